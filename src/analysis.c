@@ -1,0 +1,73 @@
+#include "config.h"
+
+#include "analysis.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void analysis_opts_default(struct analysis_opts *o) {
+  o->min_function_share = 0.005;
+  o->max_functions = 300;
+  o->max_decompressed = 1024ULL * 1024 * 1024;
+}
+
+const char *analysis_status_name(enum analysis_status s) {
+  switch (s) {
+  case ANALYSIS_OK:
+    return "ok";
+  case ANALYSIS_ERROR:
+    return "error";
+  case ANALYSIS_UNSUPPORTED:
+    return "unsupported";
+  case ANALYSIS_NONE:
+    break;
+  }
+  return "none";
+}
+
+void analysis_set_error(struct analysis *a, enum analysis_status st, const char *fmt, ...) {
+  va_list ap;
+  char *msg;
+
+  va_start(ap, fmt);
+  if (vasprintf(&msg, fmt, ap) < 0)
+    msg = xstrdup("analysis error (message lost: out of memory)");
+  va_end(ap);
+  free(a->error);
+  a->error = msg;
+  a->status = st;
+}
+
+struct analysis *analysis_run(const char *profile_type, const uint8_t *data, size_t len,
+                              const struct analysis_opts *o) {
+  struct analysis *a = xcalloc(1, sizeof(*a));
+  int64_t t0 = time_mono_ns();
+
+  (void)profile_type;
+  (void)o;
+  a->json = json_object();
+  format_detect(data, len, &a->format);
+  switch (a->format.format) {
+  /* Analysers register here: pprof (FORMAT_PPROF, FORMAT_PPROF_GZIP) and
+   * Go execution traces (FORMAT_GO_TRACE). */
+  default:
+    a->status = ANALYSIS_NONE;
+    break;
+  }
+  json_object_set_new(a->json, "format", json_string(format_name(a->format.format)));
+  a->elapsed_us = (time_mono_ns() - t0) / 1000;
+  return a;
+}
+
+struct analysis *analysis_free(struct analysis *a) {
+  if (!a)
+    return NULL;
+  if (a->ops && a->ops->free_detail)
+    a->ops->free_detail(a->detail);
+  json_decref(a->json);
+  free(a->error);
+  free(a);
+  return NULL;
+}
