@@ -53,8 +53,4 @@ void collector_abort_all(struct collector *c);
 unsigned collector_in_flight(const struct collector *c);
 void collector_get_stats(struct collector *c, struct collector_stats *ret);
 
-/* URL of a job: base + path + "?seconds=N&k=v..." (values escaped). */
-char *collector_build_url(const char *base_url, const char *path, double seconds,
-                          const struct cfg_pair *params, size_t n_params);
-
 #endif

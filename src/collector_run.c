@@ -3,6 +3,7 @@
 #include "analysis.h"
 #include "capture.h"
 #include "collector_internal.h"
+#include "url.h"
 #include "format.h"
 #include "log.h"
 #include "util.h"
@@ -54,9 +55,9 @@ static int start_job(struct collector *c, struct job *j, int64_t now_mono) {
   int r;
 
   if (j->kind == JOB_DISCOVERY)
-    url = collector_build_url(j->base_url, p->path, 0, NULL, 0);
+    url = url_build(j->base_url, p->path, 0, NULL, 0);
   else
-    url = collector_build_url(j->base_url, p->path, p->seconds, p->params, p->n_params);
+    url = url_build(j->base_url, p->path, p->seconds, p->params, p->n_params);
   memset(&req, 0, sizeof(req));
   req.url = url;
   req.timeout_ms = (int64_t)(p->seconds * 1000) + p->timeout_ms;
