@@ -66,9 +66,13 @@ static int start_job(struct collector *c, struct job *j, int64_t now_mono) {
   req.http = &j->target->http;
   req.userdata = j;
   r = fetcher_start(c->fetcher, &req, &j->fetch);
-  free(url);
-  if (r < 0)
+  if (r < 0) {
+    free(url);
     return r;
+  }
+  log_debug("target '%s' instance '%s' %s: GET %s", j->target_name, j->instance_name,
+            j->kind == JOB_DISCOVERY ? "discovery" : p->name, url);
+  free(url);
   j->started_wall_ms = time_wall_ms();
   if (job_needs_cpu(j))
     j->inst->cpu_busy = true;
