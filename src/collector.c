@@ -2,6 +2,7 @@
 
 #include "collector.h"
 #include "collector_internal.h"
+#include "daemon_metrics.h"
 #include "log.h"
 #include "util.h"
 
@@ -77,6 +78,16 @@ void collector_free_finished_job(struct collector *c, struct job *j) {
 }
 
 static char keep_marker;
+
+/* A target that is no longer configured should not keep reporting stale
+ * last-success times (it would look like a failing target). */
+static void forget_target_metrics(struct collector *c, const char *target) {
+  for (size_t i = 0; i < c->cfg->n_targets; i++)
+    if (strcmp(c->cfg->targets[i].name, target) == 0)
+      return;
+  metrics_forget(c->metrics, M_LAST_SUCCESS, "target", target);
+  metrics_forget(c->metrics, M_LAST_ATTEMPT, "target", target);
+}
 
 static struct cfg_profile discovery_profile(const struct cfg_target *t) {
   struct cfg_profile p;
@@ -168,6 +179,8 @@ static void sync_jobs(struct collector *c) {
     }
   }
   for (size_t i = 0; i < n_stale; i++) {
+    if (c->metrics)
+      forget_target_metrics(c, stale[i]->target_name);
     log_info("target '%s' instance '%s' %s: removed by configuration", stale[i]->target_name,
              stale[i]->instance_name,
              stale[i]->kind == JOB_DISCOVERY ? "discovery" : stale[i]->profile.name);
@@ -228,7 +241,7 @@ out:
   hashmap_free(seen);
 }
 
-int collector_new(struct cfg *cfg, struct pipeline *p, struct collector **ret) {
+int collector_new(struct cfg *cfg, struct pipeline *p, struct metrics *m, struct collector **ret) {
   struct collector *c = xcalloc(1, sizeof(*c));
   c->fetcher = fetcher_new();
   if (!c->fetcher) {
@@ -237,6 +250,7 @@ int collector_new(struct cfg *cfg, struct pipeline *p, struct collector **ret) {
   }
   c->cfg = cfg;
   c->pipeline = p;
+  c->metrics = m;
   c->jobs = hashmap_new();
   c->instances = hashmap_new();
   sync_jobs(c);
@@ -321,4 +335,9 @@ void collector_get_stats(struct collector *c, struct collector_stats *ret) {
   ret->jobs = hashmap_size(c->jobs);
   ret->in_flight = fetcher_in_flight(c->fetcher);
   c->stats.max_lag_ms = 0;
+  if (c->metrics) {
+    metrics_set(c->metrics, M_TARGETS, NULL, (double)ret->targets);
+    metrics_set(c->metrics, M_JOBS, NULL, (double)ret->jobs);
+    metrics_set(c->metrics, M_IN_FLIGHT, NULL, (double)ret->in_flight);
+  }
 }

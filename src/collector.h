@@ -31,8 +31,11 @@ struct collector_stats {
   int64_t max_lag_ms;     /* worst start delay after the due time since the last call */
 };
 
-/* Takes ownership of cfg. The pipeline is borrowed. */
-int collector_new(struct cfg *cfg, struct pipeline *p, struct collector **ret);
+struct metrics;
+
+/* Takes ownership of cfg. The pipeline and metrics (may be NULL) are
+ * borrowed. */
+int collector_new(struct cfg *cfg, struct pipeline *p, struct metrics *m, struct collector **ret);
 struct collector *collector_free(struct collector *c);
 /* Swaps in a new config (ownership taken); never fails. */
 void collector_reload(struct collector *c, struct cfg *cfg);

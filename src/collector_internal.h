@@ -11,6 +11,7 @@
 struct collector {
   struct cfg *cfg;
   struct pipeline *pipeline;
+  struct metrics *metrics;
   struct fetcher *fetcher;
   struct hashmap *jobs;      /* key -> struct job (live jobs only) */
   struct hashmap *instances; /* base URL -> struct instance */

@@ -3,6 +3,7 @@
 #include "analysis.h"
 #include "capture.h"
 #include "collector_internal.h"
+#include "daemon_metrics.h"
 #include "url.h"
 #include "format.h"
 #include "log.h"
@@ -81,8 +82,17 @@ static int start_job(struct collector *c, struct job *j, int64_t now_mono) {
   c->stats.started++;
   if (now_mono - j->timing.next_due_ms > c->stats.max_lag_ms)
     c->stats.max_lag_ms = now_mono - j->timing.next_due_ms;
-  if (j->kind == JOB_PROFILE)
+  if (c->metrics && j->kind == JOB_PROFILE)
+    metrics_observe(c->metrics, M_SCHED_LAG, NULL,
+                    (double)MAX(now_mono - j->timing.next_due_ms, (int64_t)0) / 1000.0);
+  if (j->kind == JOB_PROFILE) {
+    int64_t missed = j->timing.missed;
     sched_started(&j->timing, now_mono);
+    if (c->metrics && j->timing.missed > missed) {
+      const char *l[] = {"target", j->target_name, "type", j->profile.name, NULL};
+      metrics_add(c->metrics, M_MISSED, l, (double)(j->timing.missed - missed));
+    }
+  }
   return 0;
 }
 
@@ -99,6 +109,8 @@ static void start_due(struct collector *c) {
     if (fetcher_in_flight(c->fetcher) >= cap || pipeline_backlogged(c->pipeline)) {
       c->blocked_on_capacity = true;
       c->stats.deferred++;
+      if (c->metrics)
+        metrics_add(c->metrics, M_DEFERRED, NULL, 1);
       if (!c->logged_backlog && pipeline_backlogged(c->pipeline)) {
         log_warning("analysis queue full (%zu captures waiting): delaying new fetches",
                     pipeline_queued(c->pipeline));
@@ -112,6 +124,10 @@ static void start_due(struct collector *c) {
       /* Still running from its last slot: never overlap, skip this one. */
       j->timing.missed++;
       c->stats.missed++;
+      if (c->metrics) {
+        const char *l[] = {"target", j->target_name, "type", j->profile.name, NULL};
+        metrics_add(c->metrics, M_MISSED, l, 1);
+      }
       sched_started(&j->timing, now);
       job_heap_push(&c->heap, j);
       continue;
@@ -307,6 +323,7 @@ void collector_finish_fetch(struct collector *c, struct fetch *x) {
     break;
   }
 
+  daemon_metrics_capture(c->metrics, cap);
   if (cap->status == CAPTURE_OK)
     c->stats.succeeded++;
   else

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "pipeline.h"
+#include "daemon_metrics.h"
 #include "log.h"
 #include "queue.h"
 #include "util.h"
@@ -23,6 +24,7 @@ struct pipeline {
   void (*on_stored)(const struct capture *c, int64_t id, int err, void *userdata);
   void *userdata;
   struct pipeline_counters counters;
+  struct metrics *metrics;
   pthread_mutex_t retention_lock;
   int64_t retention_ms;
   uint64_t max_size;
@@ -44,9 +46,20 @@ static void *worker_main(void *arg) {
       sha256(c->body.data, c->body.len, c->sha256);
       c->analysis = analysis_run(c->type, c->body.data, c->body.len, &p->analysis);
       atomic_fetch_add(&p->counters.analysis_us, (uint64_t)c->analysis->elapsed_us);
-      if (c->analysis->status == ANALYSIS_ERROR || c->analysis->status == ANALYSIS_UNSUPPORTED)
+      if (p->metrics) {
+        const char *l[] = {"format", format_name(c->analysis->format.format), NULL};
+        metrics_observe(p->metrics, M_ANALYSIS_DURATION, l,
+                        (double)c->analysis->elapsed_us / 1e6);
+      }
+      if (c->analysis->status == ANALYSIS_ERROR || c->analysis->status == ANALYSIS_UNSUPPORTED) {
         log_warning("target '%s' instance '%s' %s: analysis: %s", c->target, c->instance, c->type,
                     c->analysis->error);
+        if (p->metrics) {
+          const char *l[] = {"format", format_name(c->analysis->format.format), "status",
+                             analysis_status_name(c->analysis->status), NULL};
+          metrics_add(p->metrics, M_ANALYSIS_ERRORS, l, 1);
+        }
+      }
     }
     atomic_fetch_add(&p->counters.analysed, 1);
     if (queue_push(&p->store_q, c) < 0)
@@ -80,6 +93,10 @@ static void prune(struct pipeline *p, uint64_t max_size_override) {
     return;
   }
   atomic_fetch_add(&p->counters.pruned, (uint64_t)res.captures_deleted);
+  if (p->metrics) {
+    metrics_add(p->metrics, M_PRUNED, NULL, (double)res.captures_deleted);
+    metrics_set(p->metrics, M_DB_SIZE, NULL, (double)res.size_after);
+  }
   if (res.captures_deleted)
     log_info("retention: deleted %lld captures and %lld blobs (database %llu -> %llu bytes)",
              (long long)res.captures_deleted, (long long)res.blobs_deleted,
@@ -105,7 +122,7 @@ static int store_with_room(struct pipeline *p, struct capture *c, int64_t *id) {
 static void *writer_main(void *arg) {
   struct pipeline *p = arg;
   int64_t next_prune = time_mono_ms() + 10000;
-  int64_t last_full_log = 0;
+  int64_t last_full_log = 0, next_gauges = 0;
   uint64_t full_since_log = 0;
 
   for (;;) {
@@ -120,7 +137,16 @@ static void *writer_main(void *arg) {
       prune(p, 0);
       next_prune = now + (every > 0 ? every : 300000);
     }
-    wait = MAX(next_prune - time_mono_ms(), (int64_t)1);
+    if (p->metrics && now >= next_gauges) {
+      uint64_t bytes = 0;
+      const char *la[] = {"queue", "analysis", NULL}, *ls[] = {"queue", "store", NULL};
+      if (store_size(p->store, &bytes) == 0)
+        metrics_set(p->metrics, M_DB_SIZE, NULL, (double)bytes);
+      metrics_set(p->metrics, M_QUEUE_DEPTH, la, (double)queue_len(&p->analysis_q));
+      metrics_set(p->metrics, M_QUEUE_DEPTH, ls, (double)queue_len(&p->store_q));
+      next_gauges = now + 5000;
+    }
+    wait = MAX(MIN(next_prune, next_gauges) - time_mono_ms(), (int64_t)1);
     c = queue_pop_timeout(&p->store_q, wait, &closed);
     if (!c) {
       if (closed)
@@ -133,6 +159,11 @@ static void *writer_main(void *arg) {
       if (r < 0) {
         atomic_fetch_add(&p->counters.store_errors, 1);
         atomic_fetch_add(&p->counters.dropped, 1);
+        if (p->metrics) {
+          const char *l[] = {"reason", r == -ENOSPC ? "disk_full" : "store_error", NULL};
+          metrics_add(p->metrics, M_STORE_ERRORS, NULL, 1);
+          metrics_add(p->metrics, M_DROPPED, l, 1);
+        }
         full_since_log++;
         now = time_mono_ms();
         if (r != -ENOSPC || now - last_full_log >= 60000) {
@@ -147,6 +178,8 @@ static void *writer_main(void *arg) {
         }
       } else {
         atomic_fetch_add(&p->counters.stored, 1);
+        if (p->metrics)
+          metrics_add(p->metrics, M_STORED, NULL, 1);
         if (last_full_log && full_since_log == 0) {
           log_notice("storage recovered: captures are stored again");
           last_full_log = 0;
@@ -168,6 +201,7 @@ int pipeline_start(struct store *store, const struct pipeline_opts *o, struct pi
   p->analysis = o->analysis;
   p->on_stored = o->on_stored;
   p->userdata = o->userdata;
+  p->metrics = o->metrics;
   p->retention_ms = o->retention_ms;
   p->max_size = o->max_size;
   p->prune_interval_ms = o->prune_interval_ms;
@@ -198,14 +232,21 @@ void pipeline_submit(struct pipeline *p, struct capture *c) {
   atomic_fetch_add(&p->counters.submitted, 1);
   if (queue_push_nowait(&p->analysis_q, c) < 0) {
     atomic_fetch_add(&p->counters.dropped, 1);
+    if (p->metrics) {
+      const char *l[] = {"reason", "shutdown", NULL};
+      metrics_add(p->metrics, M_DROPPED, l, 1);
+    }
     capture_free(c);
   }
 }
 
 bool pipeline_backlogged(struct pipeline *p) {
   bool full = queue_full(&p->analysis_q);
-  if (full && !p->was_backlogged)
+  if (full && !p->was_backlogged) {
     atomic_fetch_add(&p->counters.backlog_events, 1);
+    if (p->metrics)
+      metrics_add(p->metrics, M_QUEUE_FULL, NULL, 1);
+  }
   p->was_backlogged = full;
   return full;
 }

@@ -20,6 +20,8 @@
 #include "capture.h"
 #include "store.h"
 
+struct metrics;
+
 struct pipeline;
 
 struct pipeline_opts {
@@ -33,6 +35,7 @@ struct pipeline_opts {
    * store's negative errno, id the new capture id (0 on error). */
   void (*on_stored)(const struct capture *c, int64_t id, int err, void *userdata);
   void *userdata;
+  struct metrics *metrics; /* may be NULL */
 };
 
 struct pipeline_counters {
