@@ -54,6 +54,7 @@ struct http_server {
   bool (*ready)(void *userdata);
   void *userdata;
   unsigned max_merge_captures;
+  int64_t slot_wait_ms; /* HTTP_SLOT_WAIT_MS; shorter in tests */
   struct http_pool pool;
   struct http_slots heavy;
 };
@@ -160,7 +161,7 @@ void http_store_put(struct http_req *rq, struct store *st, bool broken);
 void http_slots_init(struct http_slots *sl, unsigned max);
 void http_slots_done(struct http_slots *sl);
 /* Takes a heavy slot for rs (released with the response), waiting up to
- * HTTP_SLOT_WAIT_MS; on timeout fills a 503 and returns -EBUSY. */
+ * slot_wait_ms; on timeout fills a 503 and returns -EBUSY. */
 int http_slot_take(struct http_req *rq, struct http_resp *rs);
 void http_slot_release(struct http_slots *sl);
 

@@ -85,8 +85,8 @@ int http_slot_take(struct http_req *rq, struct http_resp *rs) {
   if (rs->slot)
     return 0; /* one per request is enough */
   clock_gettime(CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += HTTP_SLOT_WAIT_MS / 1000;
-  deadline.tv_nsec += (long)(HTTP_SLOT_WAIT_MS % 1000) * 1000000L;
+  deadline.tv_sec += rq->srv->slot_wait_ms / 1000;
+  deadline.tv_nsec += (long)(rq->srv->slot_wait_ms % 1000) * 1000000L;
   if (deadline.tv_nsec >= 1000000000L) {
     deadline.tv_sec++;
     deadline.tv_nsec -= 1000000000L;

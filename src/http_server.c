@@ -89,12 +89,12 @@ bad:
 }
 
 /* Binds and listens; returns the socket or a negative errno. */
-static int open_listener(const char *listen, char **ret_err) {
+static int open_listener(const char *addr, char **ret_err) {
   struct addrinfo hints, *res = NULL;
   char *host = NULL, port_s[8];
   int port, r, fd = -1, one = 1, zero = 0;
 
-  r = http_parse_listen(listen, &host, &port, ret_err);
+  r = http_parse_listen(addr, &host, &port, ret_err);
   if (r < 0)
     return r;
   snprintf(port_s, sizeof(port_s), "%d", port);
@@ -108,7 +108,7 @@ static int open_listener(const char *listen, char **ret_err) {
     r = getaddrinfo(NULL, port_s, &hints, &res);
   }
   if (r != 0) {
-    *ret_err = xasprintf("cannot listen on %s: %s", listen, gai_strerror(r));
+    *ret_err = xasprintf("cannot listen on %s: %s", addr, gai_strerror(r));
     r = -EADDRNOTAVAIL;
     goto out;
   }
@@ -119,7 +119,7 @@ static int open_listener(const char *listen, char **ret_err) {
     hints.ai_family = AF_INET;
     r = getaddrinfo(NULL, port_s, &hints, &res);
     if (r != 0) {
-      *ret_err = xasprintf("cannot listen on %s: %s", listen, gai_strerror(r));
+      *ret_err = xasprintf("cannot listen on %s: %s", addr, gai_strerror(r));
       r = -EADDRNOTAVAIL;
       goto out;
     }
@@ -137,7 +137,7 @@ static int open_listener(const char *listen, char **ret_err) {
   goto out;
 fail_errno:
   r = -errno;
-  *ret_err = xasprintf("cannot listen on %s: %s", listen, strerror(errno));
+  *ret_err = xasprintf("cannot listen on %s: %s", addr, strerror(errno));
 out:
   if (fd >= 0)
     close(fd);
@@ -236,9 +236,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   int64_t t0 = time_mono_ns();
   enum MHD_Result ret;
 
-  if (*con_cls) {
-    /* A request body after the response was queued: discard it. */
-    *upload_data_size = 0;
+  bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+
+  /* libmicrohttpd calls once when the headers are in, then for each piece
+   * of a request body, then once more at its end. A GET is answered at the
+   * end (answering earlier makes it close the connection); anything else
+   * is refused at once, without reading its body. */
+  if (!*con_cls && get) {
+    *con_cls = s;
+    return MHD_YES;
+  }
+  if (*con_cls && *upload_data_size > 0) {
+    *upload_data_size = 0; /* a body on a GET: ignored */
     return MHD_YES;
   }
   *con_cls = s;
@@ -252,15 +261,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   route = route_find(url);
   rs.handler = route ? route->handler : "other";
 
-  if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+  if (!get) {
     http_reply_error(&rs, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed: use GET",
                      method);
     rs.allow = "GET, HEAD";
-  } else if (route && !(route->flags & ROUTE_NO_AUTH) && !http_auth_ok(s, conn)) {
+  } else if (!(route && (route->flags & ROUTE_NO_AUTH)) && !http_auth_ok(s, conn)) {
     http_reply_error(&rs, MHD_HTTP_UNAUTHORIZED,
                      "authentication required: send the token as "
                      "'Authorization: Bearer TOKEN' or as the Basic auth password");
-    rs.authenticate = (route->flags & ROUTE_BROWSER) ? "Basic realm=\"pprofd\", charset=\"UTF-8\""
+    rs.authenticate = (route && (route->flags & ROUTE_BROWSER)) ? "Basic realm=\"pprofd\", charset=\"UTF-8\""
                                                      : "Bearer realm=\"pprofd\"";
   } else if (!route) {
     http_reply_error(&rs, MHD_HTTP_NOT_FOUND, "no such path '%s'", url);
@@ -320,6 +329,7 @@ int http_server_start(const struct http_server_opts *o, struct http_server **ret
   s->ready = o->ready;
   s->userdata = o->userdata;
   s->max_merge_captures = o->max_merge_captures ? o->max_merge_captures : 1000;
+  s->slot_wait_ms = HTTP_SLOT_WAIT_MS;
   http_auth_set_token(s, o->token);
   s->metrics = o->metrics;
   if (!s->metrics) {
