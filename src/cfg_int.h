@@ -19,6 +19,10 @@
 #define CFG_MAX_MAP_PAIRS 4096
 #define CFG_MAX_SECRET_SIZE (64u * 1024)
 #define CFG_MAX_NAME_LEN 128
+/* Duplicate names are found by pairwise comparison: these keep that cheap. */
+#define CFG_MAX_TARGETS 10000
+#define CFG_MAX_INSTANCES 10000
+#define CFG_MAX_PROFILES 1000
 
 enum ynode_type {
   YNODE_SCALAR,

@@ -388,6 +388,9 @@ int cfg_parse_profiles(struct cfg_ctx *ctx, const struct ynode *list, const stru
                        struct cfg_target *t) {
   size_t n = list ? list->n_items : ARRAY_SIZE(default_profiles);
 
+  if (n > CFG_MAX_PROFILES)
+    return cfg_error(ctx, list->items[CFG_MAX_PROFILES],
+                     "too many profiles in target '%s' (more than %d)", t->name, CFG_MAX_PROFILES);
   t->profiles = xcalloc(n, sizeof(*t->profiles));
   for (size_t i = 0; i < n; i++) {
     struct cfg_profile *p = &t->profiles[i];

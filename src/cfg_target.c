@@ -294,6 +294,9 @@ static int parse_instances(struct cfg_ctx *ctx, const struct layer *l, const str
     n = l->urls->n_items;
     if (!n)
       return cfg_error(ctx, l->urls, "empty 'urls' list in target '%s'", t->name);
+    if (n > CFG_MAX_INSTANCES)
+      return cfg_error(ctx, urls[CFG_MAX_INSTANCES], "too many URLs in target '%s' (more than %d)",
+                       t->name, CFG_MAX_INSTANCES);
   } else {
     return cfg_error(ctx, l->urls ? l->urls : tn,
                      "missing required key 'url' (or 'urls') in target '%s'", t->name);
@@ -455,6 +458,11 @@ int cfg_parse_targets(struct cfg_ctx *ctx, const struct ynode *root, const struc
     goto out;
   if (!targets || ynode_is_null(targets) || targets->n_items == 0) {
     r = cfg_error(ctx, targets ? targets : root, "no targets configured");
+    goto out;
+  }
+  if (targets->n_items > CFG_MAX_TARGETS) {
+    r = cfg_error(ctx, targets->items[CFG_MAX_TARGETS], "too many targets (more than %d)",
+                  CFG_MAX_TARGETS);
     goto out;
   }
   c->targets = xcalloc(targets->n_items, sizeof(*c->targets));

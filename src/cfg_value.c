@@ -479,6 +479,11 @@ int cfg_parse_pairs(struct cfg_ctx *ctx, const struct cfg_key *key, const struct
     case CFG_PAIRS_HEADERS:
       if (!header_name_valid(pk->str))
         return cfg_error(ctx, pk, "invalid header name '%s'", pk->str);
+      /* Names are case-insensitive: X-A and x-a would silently collide. */
+      for (size_t j = 0; j < i; j += 2)
+        if (strcasecmp(val->items[j]->str, pk->str) == 0)
+          return cfg_error(ctx, pk, "duplicate header '%s' (first defined at line %d)", pk->str,
+                           val->items[j]->line);
       if (has_control(pv->str))
         return cfg_error(ctx, pv, "value of header '%s' contains a control character or line break",
                          pk->str);
