@@ -259,6 +259,8 @@ static int resolve_spec(struct cfg_ctx *ctx, const struct spec *s, const struct 
     }
   } else if (name) {
     c = classify(name, &b);
+    if (c == NAME_BUILTIN)
+      name = b->name; /* {name: profile} is cpu, as a bare "profile" */
   } else {
     return cfg_error(
         ctx, entry, "missing required key 'type' (or 'name') in a profile of target '%s'", t->name);
