@@ -31,18 +31,22 @@ static const char sql_blob_of[] =
     " FROM captures c LEFT JOIN blobs b ON b.id = c.blob_id WHERE c.id = ?1";
 /* Walks the series index backwards: each step jumps to the newest capture
  * of the next (target, instance, type) below the current one, so the cost
- * is one index seek per series. */
+ * is a few index seeks per series. The three cases (next type of the same
+ * instance, next instance of the same target, next target) are separate
+ * subqueries because SQLite only uses the first column of an index for a
+ * row-value range. */
+#define SERIES_DESC                                                                              \
+  " ORDER BY c2.target DESC, c2.instance DESC, c2.type DESC, c2.started_at_ms DESC, c2.id DESC" \
+  " LIMIT 1)"
 static const char sql_latest[] =
     "WITH RECURSIVE k(id) AS ("
-    "  SELECT (SELECT id FROM captures"
-    "          ORDER BY target DESC, instance DESC, type DESC, started_at_ms DESC, id DESC"
-    "          LIMIT 1)"
-    "  UNION ALL"
-    "  SELECT (SELECT c2.id FROM captures c2"
-    "          WHERE (c2.target, c2.instance, c2.type) < (c1.target, c1.instance, c1.type)"
-    "          ORDER BY c2.target DESC, c2.instance DESC, c2.type DESC,"
-    "                   c2.started_at_ms DESC, c2.id DESC"
-    "          LIMIT 1)"
+    "  SELECT (SELECT c2.id FROM captures c2" SERIES_DESC "  UNION ALL"
+    "  SELECT coalesce("
+    "    (SELECT c2.id FROM captures c2 WHERE c2.target = c1.target"
+    "      AND c2.instance = c1.instance AND c2.type < c1.type" SERIES_DESC ","
+    "    (SELECT c2.id FROM captures c2 WHERE c2.target = c1.target"
+    "      AND c2.instance < c1.instance" SERIES_DESC ","
+    "    (SELECT c2.id FROM captures c2 WHERE c2.target < c1.target" SERIES_DESC ")"
     "  FROM k JOIN captures c1 ON c1.id = k.id"
     ")"
     " SELECT " ROW_COLUMNS ","
@@ -52,13 +56,6 @@ static const char sql_latest[] =
     "   ORDER BY c3.started_at_ms DESC LIMIT 1)"
     " FROM k JOIN captures c ON c.id = k.id LEFT JOIN blobs b ON b.id = c.blob_id"
     " ORDER BY c.target, c.instance, c.type";
-
-void store_filter_init(struct store_filter *f) {
-  memset(f, 0, sizeof(*f));
-  f->since_ms = INT64_MIN;
-  f->until_ms = INT64_MAX;
-  f->status = -1;
-}
 
 static void free_labels(struct cfg_pair *labels, size_t n) {
   for (size_t i = 0; i < n; i++) {
@@ -194,111 +191,6 @@ found:
   r->labels = lc->e[i].labels;
   r->n_labels = lc->e[i].n;
   return 0;
-}
-
-struct filter_sql {
-  struct buf sql;
-  struct {
-    const char *text; /* NULL: integer */
-    int64_t i;
-  } binds[64];
-  size_t n;
-};
-
-static int add_cond(struct filter_sql *q, const char *cond, const char *text, int64_t i) {
-  if (q->n == ARRAY_SIZE(q->binds))
-    return -E2BIG;
-  q->binds[q->n].text = text;
-  q->binds[q->n].i = i;
-  q->n++;
-  return buf_printf(&q->sql, "%s", cond);
-}
-
-/* Column conditions come from this fixed table; filter values only ever
- * become bound parameters. */
-static const char *column_cond(const char *key) {
-  if (strcmp(key, "target") == 0)
-    return " AND c.target = ?";
-  if (strcmp(key, "instance") == 0)
-    return " AND c.instance = ?";
-  if (strcmp(key, "type") == 0)
-    return " AND c.type = ?";
-  return NULL;
-}
-
-static int build_filter(struct filter_sql *q, const struct store_filter *f, const char *head,
-                        const char *tail) {
-  int r = buf_printf(&q->sql, "%s WHERE 1", head);
-
-  if (r == 0 && f->target)
-    r = add_cond(q, " AND c.target = ?", f->target, 0);
-  if (r == 0 && f->instance)
-    r = add_cond(q, " AND c.instance = ?", f->instance, 0);
-  if (r == 0 && f->type)
-    r = add_cond(q, " AND c.type = ?", f->type, 0);
-  for (size_t i = 0; r == 0 && i < f->n_labels; i++) {
-    const char *cond = column_cond(f->labels[i].key);
-    if (cond) {
-      r = add_cond(q, cond, f->labels[i].value, 0);
-      continue;
-    }
-    /* Labels resolve to labelset ids first (few rows), then captures are
-     * selected through the labelset index. */
-    r = add_cond(q,
-                 " AND c.labelset_id IN (SELECT labelset_id FROM labelset_pairs"
-                 " WHERE key = ?",
-                 f->labels[i].key, 0);
-    if (r == 0)
-      r = add_cond(q, " AND value = ?)", f->labels[i].value, 0);
-  }
-  if (r == 0 && f->since_ms != INT64_MIN)
-    r = add_cond(q, " AND c.started_at_ms >= ?", NULL, f->since_ms);
-  if (r == 0 && f->until_ms != INT64_MAX)
-    r = add_cond(q, " AND c.started_at_ms < ?", NULL, f->until_ms);
-  if (r == 0 && f->status >= 0)
-    r = add_cond(q, " AND c.status = ?", capture_status_name((enum capture_status)f->status), 0);
-  if (r == 0 && tail)
-    return buf_printf(&q->sql, " %s", tail);
-  if (r == 0)
-    r = buf_printf(&q->sql, f->oldest_first ? " ORDER BY c.started_at_ms, c.id"
-                                            : " ORDER BY c.started_at_ms DESC, c.id DESC");
-  if (r == 0 && f->limit > 0)
-    r = add_cond(q, " LIMIT ?", NULL, f->limit);
-  return r;
-}
-
-int store_filter_prepare(struct store *s, const struct store_filter *f, const char *head,
-                         const char *tail, sqlite3_stmt **ret) {
-  struct filter_sql q;
-  sqlite3_stmt *st = NULL;
-  int rc, r;
-
-  memset(&q, 0, sizeof(q));
-  buf_init(&q.sql, 64 * 1024);
-  r = build_filter(&q, f, head, tail);
-  if (r == 0)
-    r = buf_terminate(&q.sql);
-  if (r < 0) {
-    r = store_fail(s, r, "filter too complex (%zu conditions)", q.n);
-    goto out;
-  }
-  rc = sqlite3_prepare_v2(s->db, (const char *)q.sql.data, (int)q.sql.len, &st, NULL);
-  if (rc != SQLITE_OK) {
-    r = store_fail_sqlite(s, rc, "preparing a query");
-    goto out;
-  }
-  for (size_t i = 0; i < q.n; i++) {
-    if (q.binds[i].text)
-      sqlite3_bind_text(st, (int)i + 1, q.binds[i].text, -1, SQLITE_TRANSIENT);
-    else
-      sqlite3_bind_int64(st, (int)i + 1, q.binds[i].i);
-  }
-  *ret = st;
-  st = NULL;
-out:
-  sqlite3_finalize(st);
-  buf_done(&q.sql);
-  return r;
 }
 
 int store_list(struct store *s, const struct store_filter *f,

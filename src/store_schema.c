@@ -29,7 +29,8 @@
  * Indexes follow the query patterns of `pprofctl list/targets` and the
  * HTTP API: time range; target+type+time; target+instance+type+time (the
  * latest capture of each series); type+time; labelset+time; blob (for
- * dedup reference checks when pruning). */
+ * dedup reference checks when pruning); failed captures by time (few rows,
+ * so "what failed recently" never scans). */
 static const char schema_core_v1[] =
     "CREATE TABLE blobs ("
     "  id INTEGER PRIMARY KEY,"
@@ -79,6 +80,7 @@ static const char schema_core_v1[] =
     "CREATE INDEX captures_by_type ON captures(type, started_at_ms);"
     "CREATE INDEX captures_by_labelset ON captures(labelset_id, started_at_ms);"
     "CREATE INDEX captures_by_blob ON captures(blob_id);"
+    "CREATE INDEX captures_failed ON captures(started_at_ms) WHERE status = 'failed';"
     "CREATE TABLE capture_analysis ("
     "  capture_id INTEGER PRIMARY KEY REFERENCES captures(id) ON DELETE CASCADE,"
     "  json TEXT NOT NULL"
