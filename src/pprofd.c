@@ -211,6 +211,8 @@ static void run(const struct options *o, struct collector *col, struct pipeline 
       report_status(col, p);
       next_status = now + STATUS_EVERY_MS;
     }
+    if (watchdog_ms > 0)
+      max_ms = (int)MIN((int64_t)max_ms, MAX(next_watchdog - now, (int64_t)0));
     timeout = collector_timeout(col, now, max_ms);
     collector_poll(col, &wfd, 1, timeout);
     if (wfd.revents & CURL_WAIT_POLLIN) {
