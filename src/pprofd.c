@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "collector.h"
 #include "daemon_metrics.h"
+#include "http_server.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -147,6 +148,56 @@ static struct pipeline_opts pipeline_opts_from(const struct cfg *cfg) {
   return po;
 }
 
+/* What /readyz reports: the configuration is loaded and the last capture
+ * the writer tried to store was committed. Set from the writer thread. */
+struct readiness {
+  atomic_bool running;
+  atomic_bool store_ok;
+};
+
+static void on_stored(const struct capture *c, int64_t id, int err, void *userdata) {
+  struct readiness *rd = userdata;
+  atomic_store(&rd->store_ok, err == 0);
+  (void)c;
+  (void)id;
+}
+
+static bool is_ready(void *userdata) {
+  struct readiness *rd = userdata;
+  return atomic_load(&rd->running) && atomic_load(&rd->store_ok);
+}
+
+static bool http_enabled(const struct cfg *cfg) {
+  return cfg->http.listen && *cfg->http.listen && strcmp(cfg->http.listen, "off") != 0;
+}
+
+/* The HTTP endpoint on its own threads, with read-only store connections. */
+static int start_http(const struct cfg *cfg, struct metrics *m, struct readiness *rd,
+                      struct http_server **ret) {
+  struct http_server_opts ho;
+  char *err = NULL;
+  int r;
+
+  if (!http_enabled(cfg))
+    return 0;
+  memset(&ho, 0, sizeof(ho));
+  ho.listen = cfg->http.listen;
+  ho.token = cfg->http.token;
+  ho.db_path = cfg->storage.path;
+  ho.metrics = m;
+  ho.ready = is_ready;
+  ho.userdata = rd;
+  r = http_server_start(&ho, ret, &err);
+  if (r < 0) {
+    log_error("%s", err);
+    free(err);
+    return r;
+  }
+  log_info("HTTP endpoint listening on %s%s", cfg->http.listen,
+           cfg->http.token ? " (token required)" : "");
+  return 0;
+}
+
 static void reload(const struct options *o, struct collector *col, struct pipeline *p,
                    struct metrics *m) {
   struct cfg *cfg = NULL;
@@ -168,6 +219,10 @@ static void reload(const struct options *o, struct collector *col, struct pipeli
   if (strcmp(cfg->storage.path, old->storage.path) != 0)
     log_warning("storage.path changed to '%s': takes effect after a restart (still using '%s')",
                 cfg->storage.path, old->storage.path);
+  if (strcmp(cfg->http.listen, old->http.listen) != 0 ||
+      (cfg->http.token == NULL) != (old->http.token == NULL) ||
+      (cfg->http.token && strcmp(cfg->http.token, old->http.token) != 0))
+    log_warning("http settings changed: they take effect after a restart");
   pipeline_set_retention(p, cfg->storage.retention_ms, cfg->storage.max_size,
                          cfg->storage.prune_interval_ms);
   apply_log_level(o, cfg);
@@ -258,6 +313,8 @@ int main(int argc, char **argv) {
   struct pipeline *p = NULL;
   struct collector *col = NULL;
   struct metrics *metrics = NULL;
+  struct http_server *http = NULL;
+  struct readiness rd;
   struct pipeline_opts po;
   char *err = NULL;
   sigset_t mask;
@@ -300,8 +357,12 @@ int main(int argc, char **argv) {
   }
   metrics = metrics_new();
   daemon_metrics_declare(metrics);
+  atomic_init(&rd.running, false);
+  atomic_init(&rd.store_ok, true);
   po = pipeline_opts_from(cfg);
   po.metrics = metrics;
+  po.on_stored = on_stored;
+  po.userdata = &rd;
   r = pipeline_start(store, &po, &p);
   store = NULL; /* owned by the pipeline, even on failure */
   if (r < 0) {
@@ -314,14 +375,19 @@ int main(int argc, char **argv) {
     goto out;
   }
   cfg = NULL; /* owned by the collector */
+  if (start_http(collector_cfg(col), metrics, &rd, &http) < 0)
+    goto out;
+  atomic_store(&rd.running, true);
   log_info("pprofd %s started: %zu targets, storing in %s", PACKAGE_VERSION,
            collector_cfg(col)->n_targets, collector_cfg(col)->storage.path);
   notify_ready();
   run(&o, col, p, metrics, sfd);
+  atomic_store(&rd.running, false);
   ret = EXIT_SUCCESS;
 out:
   /* Finalise in reverse order: every received capture is stored before the
    * pipeline closes the database. */
+  http = http_server_stop(http);
   collector_free(col);
   if (p) {
     log_info("storing %zu queued captures", pipeline_queued(p));
