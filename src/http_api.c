@@ -217,9 +217,10 @@ static int add_latest(const struct capture_row *last, int64_t last_ok_ms, void *
   json_object_set_new(o, "target", json_string(last->target));
   json_object_set_new(o, "instance", json_string(last->instance));
   json_object_set_new(o, "type", json_string(last->type));
-  json_object_set_new(o, "last_ok_at", last_ok_ms == INT64_MIN
-                                           ? json_null()
-                                           : json_string(format_rfc3339(last_ok_ms, ts, sizeof(ts))));
+  json_object_set_new(o, "last_ok_at",
+                      last_ok_ms == INT64_MIN
+                          ? json_null()
+                          : json_string(format_rfc3339(last_ok_ms, ts, sizeof(ts))));
   json_object_set_new(o, "last", c);
   return json_array_append_new(userdata, o) < 0 ? -ENOMEM : 0;
 }

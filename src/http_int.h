@@ -79,7 +79,7 @@ struct http_resp {
   const char *handler;      /* metrics label; static string */
   const char *content_type; /* static string */
   struct buf body;
-  char *filename;           /* Content-Disposition: attachment when set */
+  char *filename; /* Content-Disposition: attachment when set */
   const char *cache_control;
   const char *allow;        /* Allow header for 405 */
   const char *authenticate; /* WWW-Authenticate header for 401 */
@@ -118,15 +118,13 @@ void http_reply_json(struct http_resp *rs, unsigned status, json_t *doc);
 void http_reply_bytes(struct http_resp *rs, unsigned status, const char *content_type,
                       const void *data, size_t len);
 /* Takes the bytes of b (left empty). */
-void http_reply_buf(struct http_resp *rs, unsigned status, const char *content_type,
-                    struct buf *b);
+void http_reply_buf(struct http_resp *rs, unsigned status, const char *content_type, struct buf *b);
 
 /* Query parameters (http_query.c). */
 const char *http_param(const struct http_req *rq, const char *key);
 /* 0 when every parameter is in allowed (NULL-terminated); else fills a 400
  * naming the first unknown one and returns -EINVAL. */
-int http_params_check(const struct http_req *rq, struct http_resp *rs,
-                      const char *const *allowed);
+int http_params_check(const struct http_req *rq, struct http_resp *rs, const char *const *allowed);
 
 /* A capture selection from query parameters. */
 struct http_filter {

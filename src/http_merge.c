@@ -31,8 +31,8 @@ struct selection {
   int64_t *ids;
   size_t n, cap;
   size_t max;
-  size_t skipped;    /* matched but not a pprof profile (traces, text) */
-  char *first_type;  /* to tell "trace" from other reasons for skipping */
+  size_t skipped;   /* matched but not a pprof profile (traces, text) */
+  char *first_type; /* to tell "trace" from other reasons for skipping */
   bool too_many;
 };
 
@@ -164,8 +164,8 @@ void http_merge_filter(struct http_req *rq, struct http_resp *rs, const struct s
   if (!st)
     return;
   if (select_captures(rq, rs, st, f, &sel) == 0) {
-    fname = xasprintf("%s%s%s-merged.pb.gz", f->target ? f->target : "",
-                      f->target ? "-" : "", filename);
+    fname = xasprintf("%s%s%s-merged.pb.gz", f->target ? f->target : "", f->target ? "-" : "",
+                      filename);
     for (char *c = fname; *c; c++)
       if (*c == '/' || *c == '"' || *c == '\\' || (unsigned char)*c < 0x20)
         *c = '_';

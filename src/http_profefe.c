@@ -19,7 +19,7 @@
 
 static const char *const profefe_types[] = {"cpu",       "heap",         "block", "mutex",
                                             "goroutine", "threadcreate", "trace", NULL};
-static const char *const find_params[] = {"service", "type",  "from",   "to",
+static const char *const find_params[] = {"service", "type",  "from",    "to",
                                           "labels",  "limit", "seconds", NULL};
 
 static bool is_profefe_type(const char *t) {
@@ -115,7 +115,7 @@ static int parse_query(struct http_req *rq, struct http_resp *rs, struct profefe
     return -EINVAL;
   }
   q->hf.f.oldest_first = true; /* profefe lists oldest first */
-  q->hf.f.status = CAPTURE_OK;  /* profefe only knows stored profiles */
+  q->hf.f.status = CAPTURE_OK; /* profefe only knows stored profiles */
   return 0;
 }
 
@@ -132,11 +132,11 @@ static json_t *profile_json(const struct capture_row *row) {
   snprintf(id, sizeof(id), "%" PRId64, row->id);
   json_array_append_new(labels, json_pack("{s:s,s:s}", "key", "instance", "value", row->instance));
   for (size_t i = 0; i < row->n_labels; i++)
-    json_array_append_new(labels, json_pack("{s:s,s:s}", "key", row->labels[i].key, "value",
-                                            row->labels[i].value));
+    json_array_append_new(
+        labels, json_pack("{s:s,s:s}", "key", row->labels[i].key, "value", row->labels[i].value));
   o = json_pack("{s:s,s:s,s:s,s:o,s:s}", "id", id, "type",
-                is_profefe_type(row->type) ? row->type : "other", "service", row->target,
-                "labels", labels, "created_at", ts);
+                is_profefe_type(row->type) ? row->type : "other", "service", row->target, "labels",
+                labels, "created_at", ts);
   return o;
 }
 

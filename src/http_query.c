@@ -17,8 +17,7 @@ const char *http_param(const struct http_req *rq, const char *key) {
   return NULL;
 }
 
-int http_params_check(const struct http_req *rq, struct http_resp *rs,
-                      const char *const *allowed) {
+int http_params_check(const struct http_req *rq, struct http_resp *rs, const char *const *allowed) {
   for (size_t i = 0; i < rq->n_params; i++) {
     size_t j;
     for (j = 0; allowed[j]; j++)
@@ -32,8 +31,7 @@ int http_params_check(const struct http_req *rq, struct http_resp *rs,
     if (strcmp(rq->params[i].key, "label") != 0)
       for (size_t k = i + 1; k < rq->n_params; k++)
         if (strcmp(rq->params[i].key, rq->params[k].key) == 0) {
-          http_reply_error(rs, 400, "query parameter '%s' given more than once",
-                           rq->params[i].key);
+          http_reply_error(rs, 400, "query parameter '%s' given more than once", rq->params[i].key);
           return -EINVAL;
         }
   }

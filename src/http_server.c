@@ -51,8 +51,7 @@ static const struct route routes[] = {
 static const struct route *route_find(const char *path) {
   for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
     const struct route *r = &routes[i];
-    if ((r->flags & ROUTE_EXACT) ? strcmp(path, r->pattern) == 0
-                                 : str_has_prefix(path, r->pattern))
+    if ((r->flags & ROUTE_EXACT) ? strcmp(path, r->pattern) == 0 : str_has_prefix(path, r->pattern))
       return r;
   }
   return NULL;
@@ -183,8 +182,7 @@ static char *disposition_value(const char *filename) {
   return v;
 }
 
-static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *rs,
-                                 bool browser) {
+static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *rs, bool browser) {
   struct MHD_Response *resp;
   struct body_hold *h;
   enum MHD_Result ret;
@@ -195,7 +193,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
   h->slot = rs->slot;
   rs->slot = NULL;
   resp = MHD_create_response_from_buffer_with_free_callback_cls(len, h->data ? h->data : (void *)"",
-                                                                 body_free, h);
+                                                                body_free, h);
   if (!resp) {
     body_free(h);
     return MHD_NO;
@@ -226,9 +224,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
   struct http_server *s = cls;
   struct http_req *rq;
   struct http_resp rs;
@@ -262,15 +259,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   rs.handler = route ? route->handler : "other";
 
   if (!get) {
-    http_reply_error(&rs, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed: use GET",
-                     method);
+    http_reply_error(&rs, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed: use GET", method);
     rs.allow = "GET, HEAD";
   } else if (!(route && (route->flags & ROUTE_NO_AUTH)) && !http_auth_ok(s, conn)) {
     http_reply_error(&rs, MHD_HTTP_UNAUTHORIZED,
                      "authentication required: send the token as "
                      "'Authorization: Bearer TOKEN' or as the Basic auth password");
-    rs.authenticate = (route && (route->flags & ROUTE_BROWSER)) ? "Basic realm=\"pprofd\", charset=\"UTF-8\""
-                                                     : "Bearer realm=\"pprofd\"";
+    rs.authenticate = (route && (route->flags & ROUTE_BROWSER))
+                          ? "Basic realm=\"pprofd\", charset=\"UTF-8\""
+                          : "Bearer realm=\"pprofd\"";
   } else if (!route) {
     http_reply_error(&rs, MHD_HTTP_NOT_FOUND, "no such path '%s'", url);
   } else {
@@ -305,16 +302,15 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
   (void)socket_context;
 }
 
-int http_server_start(const struct http_server_opts *o, struct http_server **ret,
-                      char **ret_err) {
+int http_server_start(const struct http_server_opts *o, struct http_server **ret, char **ret_err) {
   struct http_server *s;
   struct sockaddr_storage ss;
   socklen_t sslen = sizeof(ss);
   unsigned max_conn = o->max_connections ? o->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
   unsigned timeout = o->timeout_s ? o->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
   unsigned per_ip = o->max_connections_per_ip ? o->max_connections_per_ip : max_conn / 2;
-  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                   MHD_USE_POLL | MHD_USE_ITC;
+  unsigned flags =
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC;
   int fd;
 
   if (!o->db_path) {
@@ -347,12 +343,12 @@ int http_server_start(const struct http_server_opts *o, struct http_server **ret
       s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
     }
   }
-  s->daemon = MHD_start_daemon(
-      flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
-      MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-      per_ip ? per_ip : 1, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
-      MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+  s->daemon =
+      MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
+                       MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                       per_ip ? per_ip : 1, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+                       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
+                       MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
   if (!s->daemon) {
     close(fd);
     *ret_err = xasprintf("cannot start the HTTP server on %s",

@@ -30,12 +30,12 @@ struct http_server_opts {
   struct metrics *metrics;       /* rendered at /metrics; may be NULL */
   bool (*ready)(void *userdata); /* /readyz: config loaded and store writable */
   void *userdata;
-  unsigned max_connections;      /* default 64 */
-  unsigned timeout_s;            /* per connection, default 30 */
+  unsigned max_connections; /* default 64 */
+  unsigned timeout_s;       /* per connection, default 30 */
   /* Additions (0 = default): */
   unsigned max_connections_per_ip; /* default max_connections / 2 */
-  unsigned heavy_slots;          /* concurrent downloads/merges/flame graphs, default 2 */
-  unsigned max_merge_captures;   /* captures one merge may combine, default 1000 */
+  unsigned heavy_slots;            /* concurrent downloads/merges/flame graphs, default 2 */
+  unsigned max_merge_captures;     /* captures one merge may combine, default 1000 */
 };
 
 /* Starts listening and serving on internal threads. On failure returns a

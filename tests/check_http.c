@@ -78,17 +78,18 @@ START_TEST(test_parse_listen) {
   static const struct {
     const char *in, *host;
     int port;
-  } ok[] = {{"127.0.0.1:7070", "127.0.0.1", 7070}, {"[::1]:7070", "::1", 7070},
-            {":7070", "", 7070},                   {"localhost:0", "localhost", 0},
+  } ok[] = {{"127.0.0.1:7070", "127.0.0.1", 7070},
+            {"[::1]:7070", "::1", 7070},
+            {":7070", "", 7070},
+            {"localhost:0", "localhost", 0},
             {"[::]:65535", "::", 65535}};
-  static const char *const bad[] = {"",       "7070",        "127.0.0.1",   "::1:7070",
-                                    "[::1]",  "[::1]7070",   "host:70000",  "host:-1",
-                                    "host:x", "[]:7070",     "host:7070 ",  NULL};
+  static const char *const bad[] = {"",       "7070",      "127.0.0.1",  "::1:7070",
+                                    "[::1]",  "[::1]7070", "host:70000", "host:-1",
+                                    "host:x", "[]:7070",   "host:7070 ", NULL};
   for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
     char *host = NULL, *err = NULL;
     int port = -1;
-    ck_assert_msg(http_parse_listen(ok[i].in, &host, &port, &err) == 0, "%s: %s", ok[i].in,
-                  err);
+    ck_assert_msg(http_parse_listen(ok[i].in, &host, &port, &err) == 0, "%s: %s", ok[i].in, err);
     ck_assert_str_eq(host, ok[i].host);
     ck_assert_int_eq(port, ok[i].port);
     free(host);
@@ -247,8 +248,8 @@ START_TEST(test_readyz_without_database) {
 END_TEST
 
 START_TEST(test_auth) {
-  static const char *const paths[] = {"/",        "/metrics",           "/readyz",
-                                      "/api/v1/captures", "/api/0/version", "/nope", NULL};
+  static const char *const paths[] = {
+      "/", "/metrics", "/readyz", "/api/v1/captures", "/api/0/version", "/nope", NULL};
   struct http_server_opts o = {0};
   struct http_server *s;
   struct hc_opts good = {.auth = "Bearer s3cr3t token"}, wrong = {.auth = "Bearer s3cr3t"},

@@ -60,8 +60,7 @@ static json_t *get_json(const char *path, long status) {
   struct hc_resp r;
   json_t *j;
   hc_get(port, path, &r);
-  ck_assert_msg(r.status == status, "%s: status %ld, want %ld: %s", path, r.status, status,
-                r.body);
+  ck_assert_msg(r.status == status, "%s: status %ld, want %ld: %s", path, r.status, status, r.body);
   j = hc_json(&r);
   hc_resp_done(&r);
   return j;
@@ -149,8 +148,7 @@ START_TEST(test_list) {
   ck_assert_msg(json_equal(o, ref), "list object differs from capture_row_to_json()");
   ck_assert_str_eq(json_string_value(json_object_get(o, "format")), "go-trace");
   ck_assert_str_eq(json_string_value(json_object_get(o, "target")), "api");
-  ck_assert_str_eq(json_string_value(json_object_get(json_object_get(o, "labels"), "env")),
-                   "prod");
+  ck_assert_str_eq(json_string_value(json_object_get(json_object_get(o, "labels"), "env")), "prod");
   json_decref(ref);
   json_decref(j);
 }
@@ -282,8 +280,7 @@ static int64_t pprof_total(const struct hc_resp *r) {
   struct pprof_profile *p = NULL;
   char *err = NULL;
   int64_t total = 0;
-  ck_assert_msg(pprof_decode((const uint8_t *)r->body, r->len, 1 << 30, &p, &err) == 0, "%s",
-                err);
+  ck_assert_msg(pprof_decode((const uint8_t *)r->body, r->len, 1 << 30, &p, &err) == 0, "%s", err);
   ck_assert_uint_eq(p->n_sample_types, 2);
   ck_assert_str_eq(p->sample_types[si].type, "cpu");
   for (size_t i = 0; i < p->n_samples; i++)
@@ -409,8 +406,7 @@ START_TEST(test_profefe) {
   json_decref(j);
   /* labels=k=v,k2=v2; type omitted = every type; limit */
   snprintf(path, sizeof(path),
-           "/api/0/profiles?service=api&from=%s&to=%s&labels=env=prod,team=core&limit=3", from,
-           to);
+           "/api/0/profiles?service=api&from=%s&to=%s&labels=env=prod,team=core&limit=3", from, to);
   j = get_json(path, 200);
   ck_assert_int_eq(json_array_size(json_object_get(j, "body")), 3);
   json_decref(j);
@@ -438,8 +434,8 @@ START_TEST(test_profefe) {
   json_decref(j);
 
   /* Merges: profefe's 405 for traces, a pprof for the rest. */
-  snprintf(path, sizeof(path), "/api/0/profiles/merge?service=api&type=trace&from=%s&to=%s",
-           from, to);
+  snprintf(path, sizeof(path), "/api/0/profiles/merge?service=api&type=trace&from=%s&to=%s", from,
+           to);
   j = get_json(path, 405);
   ck_assert_str_eq(json_string_value(json_object_get(j, "error")),
                    "can't merge profiles of trace type");
@@ -450,8 +446,8 @@ START_TEST(test_profefe) {
   ck_assert_int_eq(r.status, 200);
   ck_assert_int_eq(pprof_total(&r), 6720000000LL + 3710000000LL);
   hc_resp_done(&r);
-  snprintf(path, sizeof(path), "/api/0/profiles/merge?service=nope&type=cpu&from=%s&to=%s",
-           from, to);
+  snprintf(path, sizeof(path), "/api/0/profiles/merge?service=nope&type=cpu&from=%s&to=%s", from,
+           to);
   j = get_json(path, 404);
   json_decref(j);
 

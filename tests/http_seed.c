@@ -47,8 +47,8 @@ static void set_labels(struct capture *c, const char *spec) {
 }
 
 static int read_body(const char *name, struct buf *out) {
-  char *path = xasprintf("%s/tests/data/http/%s", getenv("top_srcdir") ? getenv("top_srcdir") : ".",
-                         name);
+  char *path =
+      xasprintf("%s/tests/data/http/%s", getenv("top_srcdir") ? getenv("top_srcdir") : ".", name);
   FILE *f = fopen(path, "rb");
   char chunk[65536];
   size_t n;
@@ -107,8 +107,8 @@ int http_seed(const char *db_path, int64_t now_ms, struct metrics *m, char **ret
     struct capture *c = make_capture(&http_seed_set[i], now_ms, &ao);
     int64_t id;
     if (!c) {
-      *ret_err = xasprintf("cannot read tests/data/http/%s (is $top_srcdir set?)",
-                           http_seed_set[i].file);
+      *ret_err =
+          xasprintf("cannot read tests/data/http/%s (is $top_srcdir set?)", http_seed_set[i].file);
       r = -ENOENT;
       break;
     }
