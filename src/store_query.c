@@ -14,9 +14,9 @@
 
 /* Every reader of struct capture_row selects these columns in this order
  * (fill_row() depends on it). */
-#define ROW_COLUMNS                                                                              \
-  "c.id, c.target, c.instance, c.type, c.url, c.started_at_ms, c.requested_seconds,"            \
-  " c.duration_ms, c.status, c.http_status, c.error, c.content_type, c.size_bytes, b.sha256,"   \
+#define ROW_COLUMNS                                                                                \
+  "c.id, c.target, c.instance, c.type, c.url, c.started_at_ms, c.requested_seconds,"               \
+  " c.duration_ms, c.status, c.http_status, c.error, c.content_type, c.size_bytes, b.sha256,"      \
   " c.format, c.trace_minor, c.analysis_status, c.analysis_error, c.labelset_id"
 #define ROW_FROM " FROM captures c LEFT JOIN blobs b ON b.id = c.blob_id"
 
@@ -35,8 +35,8 @@ static const char sql_blob_of[] =
  * instance, next instance of the same target, next target) are separate
  * subqueries because SQLite only uses the first column of an index for a
  * row-value range. */
-#define SERIES_DESC                                                                              \
-  " ORDER BY c2.target DESC, c2.instance DESC, c2.type DESC, c2.started_at_ms DESC, c2.id DESC" \
+#define SERIES_DESC                                                                                \
+  " ORDER BY c2.target DESC, c2.instance DESC, c2.type DESC, c2.started_at_ms DESC, c2.id DESC"    \
   " LIMIT 1)"
 static const char sql_latest[] =
     "WITH RECURSIVE k(id) AS ("
@@ -124,8 +124,7 @@ static int64_t fill_row(sqlite3_stmt *st, struct capture_row *r) {
   return sqlite3_column_int64(st, 18);
 }
 
-static int load_labels(struct store *s, int64_t labelset_id, struct cfg_pair **ret,
-                       size_t *ret_n) {
+static int load_labels(struct store *s, int64_t labelset_id, struct cfg_pair **ret, size_t *ret_n) {
   sqlite3_stmt *st = store_stmt(s, sql_labels);
   struct cfg_pair *labels = NULL;
   size_t n = 0;
@@ -282,8 +281,7 @@ int store_latest(struct store *s,
     int64_t last_ok;
 
     labelset = fill_row(st, &row);
-    last_ok =
-        sqlite3_column_type(st, 19) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, 19);
+    last_ok = sqlite3_column_type(st, 19) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, 19);
     r = label_cache_get(s, lc, labelset, &row);
     if (r == 0)
       r = cb(&row, last_ok, userdata);
@@ -429,8 +427,8 @@ int store_read_blob(struct store *s, int64_t capture_id, struct buf *ret) {
   }
   if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
     const unsigned char *err = sqlite3_column_text(st, 5);
-    r = store_fail(s, -ENOENT, "capture %" PRId64 " has no body (the fetch failed: %s)",
-                   capture_id, err ? (const char *)err : "no error recorded");
+    r = store_fail(s, -ENOENT, "capture %" PRId64 " has no body (the fetch failed: %s)", capture_id,
+                   err ? (const char *)err : "no error recorded");
     goto out;
   }
   blob_id = sqlite3_column_int64(st, 0);
