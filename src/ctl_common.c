@@ -86,16 +86,6 @@ int ctl_parse_id(struct ctl *ctl, const char *arg, int64_t *ret) {
   return 0;
 }
 
-/* Reading configuration files needs cfg_load(), which the config module
- * provides; this build does not have it yet. */
-static int load_config(const char *path, struct cfg **ret, char **ret_err) {
-  (void)ret;
-  *ret_err = xasprintf("%s: reading configuration files is not supported by this build of "
-                       "pprofctl yet; use -d DB",
-                       path);
-  return -ENOTSUP;
-}
-
 int ctl_config(struct ctl *ctl, const struct cfg **ret) {
   const char *path = ctl->config_path;
   char *err = NULL;
@@ -114,7 +104,7 @@ int ctl_config(struct ctl *ctl, const struct cfg **ret) {
     }
     path = CONFIGFILE;
   }
-  r = load_config(path, &ctl->cfg, &err);
+  r = cfg_load(path, CFG_LOAD_SKIP_SECRETS, &ctl->cfg, &err);
   if (r < 0) {
     ctl_error("%s", err ? err : strerror(-r));
     free(err);
@@ -163,7 +153,7 @@ static struct store *open_store(struct ctl *ctl, bool rw) {
 
 void ctl_done(struct ctl *ctl) {
   ctl->store = store_close(ctl->store);
-  /* ctl->cfg is always NULL until load_config() can load files. */
+  ctl->cfg = cfg_free(ctl->cfg);
 }
 
 struct store *ctl_store(struct ctl *ctl) {

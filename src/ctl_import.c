@@ -85,8 +85,9 @@ static void analysis_options(struct ctl *ctl, struct analysis_opts *o) {
   const struct cfg *cfg = NULL;
 
   analysis_opts_default(o);
-  /* The daemon's analysis settings, when a configuration is at hand. */
-  if (ctl_config(ctl, &cfg) == 0 && cfg) {
+  /* The daemon's analysis settings, when a configuration is in use (with
+   * -d and no -c, none is). */
+  if ((ctl->config_path || ctl->cfg_loaded) && ctl_config(ctl, &cfg) == 0 && cfg) {
     o->min_function_share = cfg->collector.min_function_share;
     o->max_functions = cfg->collector.max_functions;
   }

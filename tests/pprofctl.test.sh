@@ -196,3 +196,29 @@ grep -q "^usage: pprofctl .*list \[--target NAME\]" "$T/out" || fail "list --hel
 expect_rc 0 "$PPROFCTL" --version
 expect_rc 2 "$PPROFCTL" help nope
 pass "exit codes"
+
+# A configuration file: the database path and the retention defaults of
+# prune come from it (secrets are not read: the token file does not exist).
+mkdir -p "$T/cfg"
+cat >"$T/cfg/pprofd.yaml" <<EOF
+storage:
+  path: $T/cfg/db/pprofd.db
+  retention: 1d
+http:
+  token_file: $T/cfg/no-such-token
+targets:
+  - name: api
+    url: http://127.0.0.1:1
+EOF
+cctl() { "$PPROFCTL" -c "$T/cfg/pprofd.yaml" "$@"; }
+cctl import "$DATA/workload-heap.pprof" --target api --type heap --time 3d >/dev/null \
+  || fail "import with -c"
+cctl import "$DATA/workload-cpu-5s.pprof" --target api --type cpu >/dev/null || fail "import with -c"
+[ -f "$T/cfg/db/pprofd.db" ] || fail "-c: storage.path not used"
+[ "$(cctl list --json | json 'len(d)')" = 2 ] || fail "-c list"
+cctl prune --dry-run >"$T/out" || fail "prune with the configured retention"
+grep -q "^would delete 1 captures and 1 blobs (older than 1d)" "$T/out" || fail "prune defaults: $(cat "$T/out")"
+echo "storage: {path: [" >"$T/cfg/bad.yaml"
+expect_rc 1 "$PPROFCTL" -c "$T/cfg/bad.yaml" list
+grep -q "bad.yaml:[0-9]*:[0-9]*: YAML" "$T/err" || fail "config error not reported with its position: $(cat "$T/err")"
+pass "configuration file (-c)"
