@@ -56,6 +56,9 @@ static void list_captures(struct http_req *rq, struct http_resp *rs) {
     http_reply_error(rs, 400, "bad limit '%" PRId64 "': at most %d", hf.f.limit, HTTP_MAX_LIST);
     goto out;
   }
+  /* A long list costs memory like a download does. */
+  if (hf.f.limit > HTTP_DEFAULT_LIST && http_slot_take(rq, rs) < 0)
+    goto out;
   st = http_store_get(rq, rs);
   if (!st)
     goto out;
