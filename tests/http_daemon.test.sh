@@ -105,6 +105,14 @@ grep -q '^pprofd_captures_total{target="demo",type="heap",status="ok"} [1-9]' "$
   || fail "no heap captures counted in /metrics"
 grep -q '^pprofd_http_requests_total{handler="healthz",code="200"} [1-9]' "$T/metrics.txt" \
   || fail "no HTTP request metrics"
+# Every family the issue asks for: captures, last success, capture duration
+# and size, analysis duration, queues and drops, database size, lag.
+for m in pprofd_last_success_timestamp_seconds pprofd_capture_duration_seconds_count \
+  pprofd_capture_size_bytes_count pprofd_analysis_duration_seconds_count pprofd_queue_depth \
+  pprofd_database_size_bytes pprofd_schedule_lag_seconds_count pprofd_http_connections; do
+  grep -q "^$m[{ ]" "$T/metrics.txt" || fail "no $m series in /metrics"
+done
+grep -q '^# TYPE pprofd_dropped_captures_total counter' "$T/metrics.txt" || fail "no drops family"
 "$GO" tool pprof -top "http://x:s3cret@127.0.0.1:$HTTP_PORT/api/v1/merge?type=heap&target=demo&since=1m" \
   > "$T/merge.txt" 2>&1 || { cat "$T/merge.txt" >&2; fail "go tool pprof on the live merge URL"; }
 grep -q 'Type: inuse_space' "$T/merge.txt" || fail "merged heap profile: $(head -5 "$T/merge.txt")"
