@@ -26,6 +26,8 @@ struct MHD_Daemon;
 #define HTTP_MAX_LABELS 32
 /* How long a heavy request waits for a free slot before it gets 503. */
 #define HTTP_SLOT_WAIT_MS 10000
+/* The nice value of threads doing heavy work. */
+#define HTTP_HEAVY_NICE 10
 
 /* A counting semaphore with a timed wait: bounds concurrent heavy work. */
 struct http_slots {

@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "http_int.h"
 #include "util.h"
@@ -77,6 +79,23 @@ void http_slots_done(struct http_slots *sl) {
   pthread_mutex_destroy(&sl->lock);
 }
 
+/* Heavy work runs at a lower CPU priority than the daemon's own threads
+ * (Linux nice values are per thread), so a merge competes with analysis
+ * and storage only for idle CPU. Lowering is always permitted; the thread
+ * ends with its connection. */
+static void lower_priority(void) {
+  pid_t tid = gettid();
+  int base, cur, want;
+  errno = 0;
+  base = getpriority(PRIO_PROCESS, (id_t)getpid()); /* the main thread's */
+  cur = getpriority(PRIO_PROCESS, (id_t)tid);
+  if (errno != 0)
+    return;
+  want = MIN(base + HTTP_HEAVY_NICE, 19);
+  if (cur < want)
+    (void)setpriority(PRIO_PROCESS, (id_t)tid, want);
+}
+
 int http_slot_take(struct http_req *rq, struct http_resp *rs) {
   struct http_slots *sl = &rq->srv->heavy;
   struct timespec deadline;
@@ -104,6 +123,7 @@ int http_slot_take(struct http_req *rq, struct http_resp *rs) {
     return -EBUSY;
   }
   rs->slot = sl;
+  lower_priority();
   return 0;
 }
 

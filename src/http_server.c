@@ -232,7 +232,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   const struct route *route;
   int64_t t0 = time_mono_ns();
   enum MHD_Result ret;
-
   bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
   /* libmicrohttpd calls once when the headers are in, then for each piece

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -485,6 +486,7 @@ START_TEST(test_slots) {
   struct http_req rq;
   struct http_resp a, b;
   int64_t t0;
+  int base;
 
   memset(&srv, 0, sizeof(srv));
   memset(&rq, 0, sizeof(rq));
@@ -493,7 +495,10 @@ START_TEST(test_slots) {
   rq.srv = &srv;
   http_resp_init(&a);
   http_resp_init(&b);
+  base = getpriority(PRIO_PROCESS, (id_t)getpid());
   ck_assert_int_eq(http_slot_take(&rq, &a), 0);
+  /* Heavy work runs niced. */
+  ck_assert_int_eq(getpriority(PRIO_PROCESS, (id_t)gettid()), MIN(base + HTTP_HEAVY_NICE, 19));
   ck_assert_int_eq(http_slot_take(&rq, &a), 0); /* idempotent */
   t0 = time_mono_ms();
   ck_assert_int_eq(http_slot_take(&rq, &b), -EBUSY);
