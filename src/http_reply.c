@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "http_int.h"
 #include "util.h"
 
@@ -64,10 +65,9 @@ void http_reply_error(struct http_resp *rs, unsigned status, const char *fmt, ..
     http_slot_release(rs->slot);
     rs->slot = NULL;
   }
-  /* json_string() rejects invalid UTF-8 (e.g. from a decoded path). */
-  doc = json_pack("{s:s?}", "error", msg);
-  if (!doc)
-    doc = json_pack("{s:s}", "error", "invalid request (not valid UTF-8)");
+  /* Messages quote the request, which may not be valid UTF-8: such bytes
+   * become U+FFFD. */
+  doc = json_pack("{s:o}", "error", ctl_json_string(msg ? msg : "out of memory"));
   free(msg);
   json_dump_callback(doc, dump_to_buf, &rs->body, JSON_COMPACT);
   buf_append(&rs->body, "\n", 1);

@@ -156,6 +156,7 @@ END_TEST
 
 START_TEST(test_bad_requests) {
   assert_error("/api/v1/captures?since=yesterday", 400, "bad since 'yesterday'");
+  assert_error("/api/v1/captures?since=%FF", 400, "bad since '\xef\xbf\xbd'");
   assert_error("/api/v1/captures?until=2026-13-01", 400, "bad until");
   assert_error("/api/v1/captures?since=1h&until=2h", 400, "since is after until");
   assert_error("/api/v1/captures?label=env", 400, "bad label 'env': expected KEY=VALUE");
