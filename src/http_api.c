@@ -217,9 +217,9 @@ static int add_latest(const struct capture_row *last, int64_t last_ok_ms, void *
     json_decref(c);
     return -ENOMEM;
   }
-  json_object_set_new(o, "target", json_string(last->target));
-  json_object_set_new(o, "instance", json_string(last->instance));
-  json_object_set_new(o, "type", json_string(last->type));
+  json_object_set_new(o, "target", ctl_json_string(last->target));
+  json_object_set_new(o, "instance", ctl_json_string(last->instance));
+  json_object_set_new(o, "type", ctl_json_string(last->type));
   json_object_set_new(o, "last_ok_at",
                       last_ok_ms == INT64_MIN
                           ? json_null()

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "http_int.h"
 #include "util.h"
 
@@ -124,20 +125,24 @@ struct find_ctx {
   const struct profefe_query *q;
 };
 
+static json_t *pair_json(const char *k, const char *v) {
+  return json_pack("{s:o,s:o}", "key", ctl_json_string(k), "value", ctl_json_string(v));
+}
+
+/* Stored strings may come from imports: ctl_json_string() keeps invalid
+ * UTF-8 from breaking the document. */
 static json_t *profile_json(const struct capture_row *row) {
-  json_t *labels = json_array(), *o;
+  json_t *labels = json_array();
   char id[24], ts[32];
   /* profefe truncates created_at to seconds */
   format_rfc3339(row->started_at_ms - row->started_at_ms % 1000, ts, sizeof(ts));
   snprintf(id, sizeof(id), "%" PRId64, row->id);
-  json_array_append_new(labels, json_pack("{s:s,s:s}", "key", "instance", "value", row->instance));
+  json_array_append_new(labels, pair_json("instance", row->instance));
   for (size_t i = 0; i < row->n_labels; i++)
-    json_array_append_new(
-        labels, json_pack("{s:s,s:s}", "key", row->labels[i].key, "value", row->labels[i].value));
-  o = json_pack("{s:s,s:s,s:s,s:o,s:s}", "id", id, "type",
-                is_profefe_type(row->type) ? row->type : "other", "service", row->target, "labels",
-                labels, "created_at", ts);
-  return o;
+    json_array_append_new(labels, pair_json(row->labels[i].key, row->labels[i].value));
+  return json_pack("{s:s,s:o,s:o,s:o,s:s}", "id", id, "type",
+                   ctl_json_string(is_profefe_type(row->type) ? row->type : "other"), "service",
+                   ctl_json_string(row->target), "labels", labels, "created_at", ts);
 }
 
 static int add_profile(const struct capture_row *row, void *userdata) {
@@ -273,7 +278,7 @@ static int add_service(const struct capture_row *last, int64_t last_ok_ms, void 
   /* store_latest() orders by target: duplicates are adjacent. */
   if (n > 0 && strcmp(json_string_value(json_array_get(arr, n - 1)), last->target) == 0)
     return 0;
-  return json_array_append_new(arr, json_string(last->target)) < 0 ? -ENOMEM : 0;
+  return json_array_append_new(arr, ctl_json_string(last->target)) < 0 ? -ENOMEM : 0;
 }
 
 static void services(struct http_req *rq, struct http_resp *rs) {
