@@ -103,6 +103,7 @@ struct v2_spec {
   uint8_t stk_args;  /* bit i: argument i is a stack id */
   uint8_t min_minor; /* first trace version with this event */
 };
+extern const struct v2_spec v2_spec_table[V2_EV_TYPES];
 /* NULL when type is not a timed event of trace version go 1.<minor>. */
 const struct v2_spec *v2_spec_get(unsigned type, int minor);
 /* Name of any wire type (for counts and messages); "type N" if unknown. */
@@ -240,6 +241,10 @@ struct v2_gen {
   uint64_t *frame_ids; /* func/file string ids, resolved at the end */
   struct v2_cpu_sample *cpu;
   size_t n_cpu, cap_cpu;
+  /* Dense ids (the usual case) are looked up directly: index + 1, 0 = none. */
+  uint32_t *str_direct, *stack_direct;
+  size_t n_str_direct, n_stack_direct, cap_str_direct, cap_stack_direct;
+  uint64_t max_str_id, max_stack_id;
 };
 
 struct v2_reader {
@@ -261,12 +266,20 @@ int v2_gen_read(struct v2_reader *r, struct v2_gen *g, char **err);
 /* String / stack index for a wire id; V2_IDX_NONE for id 0 or unknown ids
  * (ok tells them apart). */
 static inline uint32_t v2_gen_string(const struct v2_gen *g, uint64_t id, bool *ok) {
-  uint32_t i = id ? v2_map_get(&g->str_map, id) : V2_IDX_NONE;
+  uint32_t i;
+  if (id < g->n_str_direct)
+    i = g->str_direct[id] - 1;
+  else
+    i = id ? v2_map_get(&g->str_map, id) : V2_IDX_NONE;
   *ok = !id || i != V2_IDX_NONE;
   return i;
 }
 static inline uint32_t v2_gen_stack(const struct v2_gen *g, uint64_t id, bool *ok) {
-  uint32_t i = id ? v2_map_get(&g->stack_map, id) : V2_IDX_NONE;
+  uint32_t i;
+  if (id < g->n_stack_direct)
+    i = g->stack_direct[id] - 1;
+  else
+    i = id ? v2_map_get(&g->stack_map, id) : V2_IDX_NONE;
   *ok = !id || i != V2_IDX_NONE;
   return i;
 }
@@ -282,7 +295,11 @@ uint32_t v2_intern_string(struct v2_intern *in, const uint8_t *p, size_t len);
 const char *v2_intern_string_get(const struct v2_intern *in, uint32_t id);
 /* Global id of a generation string / stack (cached in the generation). */
 uint32_t v2_gen_global_string(struct v2_intern *in, struct v2_gen *g, uint32_t idx);
-uint32_t v2_gen_global_stack(struct v2_intern *in, struct v2_gen *g, uint32_t idx);
+uint32_t v2_gen_global_stack_slow(struct v2_intern *in, struct v2_gen *g, uint32_t idx);
+static inline uint32_t v2_gen_global_stack(struct v2_intern *in, struct v2_gen *g, uint32_t idx) {
+  uint32_t gl = g->stacks[idx].global;
+  return gl ? gl - 1 : v2_gen_global_stack_slow(in, g, idx);
+}
 #define V2_STACK_EMPTY 0 /* global stack id of "no stack" */
 
 /* ---- scheduler and analysis state (order + an) ---- */
@@ -342,6 +359,7 @@ struct v2_p {
 struct v2_m {
   uint64_t id;
   uint64_t g, p;
+  struct v2_g *gr; /* record of g when known (checked against g before use) */
   uint64_t raw_last; /* last raw timestamp, for monotonicity */
   uint64_t raw_gen;  /* generation of raw_last */
 };
@@ -353,6 +371,7 @@ struct v2_out {
   uint64_t g, p, m;     /* context before the event */
   const uint64_t *args; /* wire arguments after the timestamp */
   const uint32_t *idx;  /* string/stack arguments resolved in the generation */
+  uint32_t stack;       /* the event's own stack (generation index), V2_IDX_NONE */
   struct v2_g *subj;    /* goroutine the event is about (transition target) */
   struct v2_p *psubj;   /* proc of a proc transition */
   uint8_t old_state, new_state;
@@ -362,7 +381,54 @@ struct v2_out {
 };
 
 struct v2_mmu;
-struct v2_an; /* analysis accumulators, see gotrace_v2_an.c */
+struct v2_groups;
+
+struct prof {
+  int64_t *count, *ns; /* by interned stack */
+  size_t cap;
+  int64_t total_count, total_ns;
+};
+
+struct ann_row {
+  int kind; /* 0 task, 1 region, 2 log */
+  uint32_t name;
+  int64_t count, total_ns, max_ns;
+};
+
+struct v2_an {
+  int64_t first_ts, last_ts, sync_ts;
+  int64_t counts[V2_EV_TYPES];
+  int64_t events;
+  int64_t created, ended, seen;
+  struct v2_groups *groups;
+  struct prof prof[TRACE_PROFILE_COUNT];
+  /* GC */
+  int64_t gc_cycles, gc_active_first;
+  bool gc_running;
+  int64_t gc_since, gc_acc;
+  int64_t *stw;
+  size_t n_stw, cap_stw;
+  int64_t stw_all;
+  int64_t gc_cpu;
+  int64_t heap_min, heap_max, goal_max;
+  int procs_max, procs_cur;
+  /* MMU (doc 5.5) */
+  struct v2_mmu *mmu;
+  int *mps; /* per-P GC credits */
+  size_t n_mps;
+  int busy_ps; /* Ps with credits > 0 */
+  int mstw;
+  int64_t last_busy, last_nps; /* the utilization last passed on (-1 = none) */
+  bool held;
+  int64_t *pp_t;
+  int *pp_n;
+  size_t n_pp, cap_pp;
+  /* annotations */
+  struct ann_row *rows;
+  size_t n_rows, cap_rows;
+  struct v2_map row_map;
+};
+
 
 /* Per-goroutine result for tests and tools (gotrace_v2_parse_ex). */
 struct gotrace_v2_goroutine {
@@ -466,7 +532,7 @@ struct v2_event {
   uint32_t idx[4]; /* string/stack args as generation indices (V2_IDX_NONE for 0) */
   size_t off;
 };
-int v2_order_advance(struct v2_state *s, struct v2_event *ev, uint64_t m);
+int v2_order_advance(struct v2_state *s, struct v2_event *ev, uint64_t m, uint32_t mi);
 
 /* gotrace_v2_an.c */
 struct v2_an *v2_an_new(void);
@@ -477,6 +543,9 @@ void v2_an_sync(struct v2_state *s, int64_t time);
 void v2_an_cpu_sample(struct v2_state *s, int64_t time);
 /* Called before a goroutine record is freed / at the end for the rest. */
 void v2_an_retire(struct v2_state *s, struct v2_g *g);
+/* Closes the goroutine's pending intervals at t (trig: it ends at t). */
+void v2_an_finalize(struct v2_state *s, struct v2_g *g, int64_t t, bool trig);
+void v2_an_annotation(struct v2_state *s, const struct v2_out *o);
 int v2_an_finish(struct v2_state *s, struct trace_summary *ret);
 
 /* gotrace_v2_mmu.c: the utilization function (points in time order) and

@@ -14,6 +14,7 @@
 
 struct cursor {
   uint64_t m;
+  uint32_t mi; /* index of the thread's state, V2_IDX_NONE for no thread */
   uint32_t batch; /* current event batch */
   size_t pos, end;
   bool fresh; /* at the start of a batch */
@@ -67,8 +68,8 @@ static int cursor_next(struct merge *mg, struct cursor *c) {
   off = c->pos;
   p = s->data + c->pos;
   end = s->data + c->end;
-  sp = v2_spec_get(*p, s->minor);
-  if (!sp)
+  sp = &v2_spec_table[*p];
+  if (!sp->name || s->minor < sp->min_minor)
     return v2_fail(s->err, off, "unknown event type %u for go 1.%d", *p, s->minor);
   c->ev.type = *p++;
   c->ev.nargs = sp->nargs;
@@ -135,10 +136,7 @@ static void heap_push(struct merge *mg, uint32_t c) {
   }
 }
 
-static uint32_t heap_pop(struct merge *mg) {
-  uint32_t top = mg->heap[0];
-  size_t i = 0;
-  mg->heap[0] = mg->heap[--mg->n_heap];
+static void sift_down(struct merge *mg, size_t i) {
   for (;;) {
     size_t l = 2 * i + 1, r = l + 1, m = i;
     if (l < mg->n_heap && less(mg, mg->heap[l], mg->heap[m]))
@@ -152,7 +150,34 @@ static uint32_t heap_pop(struct merge *mg) {
     mg->heap[m] = t;
     i = m;
   }
+}
+
+static uint32_t heap_pop(struct merge *mg) {
+  uint32_t top = mg->heap[0];
+  mg->heap[0] = mg->heap[--mg->n_heap];
+  sift_down(mg, 0);
   return top;
+}
+
+/* After an advance: load the thread's next event and requeue it. */
+static int requeue(struct merge *mg, uint32_t idx, bool at_top) {
+  struct cursor *c = &mg->cur[idx];
+  int rc = cursor_next(mg, c);
+  if (rc < 0)
+    return rc;
+  if (rc > 0) {
+    c->tie = ++mg->tie;
+    if (at_top)
+      sift_down(mg, 0);
+    else
+      heap_push(mg, idx);
+    return 0;
+  }
+  if (c->mi != V2_IDX_NONE)
+    mg->s->ms[c->mi].raw_last = c->raw;
+  if (at_top)
+    heap_pop(mg);
+  return 0;
 }
 
 static int cmp_cpu(const void *a, const void *b) {
@@ -190,10 +215,12 @@ static int merge_generation(struct merge *mg) {
     c->pos = b->off;
     c->end = b->off + b->len;
     c->fresh = true;
+    c->mi = V2_IDX_NONE;
     if (c->m != V2_NONE) {
       /* Also across generations for real threads. */
       struct v2_m *ms = v2_m_get(s, c->m);
       c->raw = ms->raw_last;
+      c->mi = (uint32_t)(ms - s->ms);
     }
     rc = cursor_next(mg, c);
     if (rc < 0)
@@ -215,22 +242,31 @@ static int merge_generation(struct merge *mg) {
       v2_an_cpu_sample(s, g->cpu[ci++].time);
       continue;
     }
-    while (mg->n_heap) {
-      uint32_t idx = heap_pop(mg);
-      struct cursor *c = &mg->cur[idx];
-      rc = v2_order_advance(s, &c->ev, c->m);
+    /* Almost always the earliest event can happen right away. */
+    {
+      struct cursor *c = &mg->cur[mg->heap[0]];
+      rc = v2_order_advance(s, &c->ev, c->m, c->mi);
       if (rc < 0)
         return rc;
       if (rc > 0) {
-        rc = cursor_next(mg, c);
+        rc = requeue(mg, mg->heap[0], true);
         if (rc < 0)
           return rc;
-        if (rc > 0) {
-          c->tie = ++mg->tie;
-          heap_push(mg, idx);
-        } else if (c->m != V2_NONE) {
-          v2_m_get(s, c->m)->raw_last = c->raw;
-        }
+        continue;
+      }
+      mg->popped[n_popped++] = heap_pop(mg);
+      s->st.ordering_stalls++;
+    }
+    while (mg->n_heap) {
+      uint32_t idx = heap_pop(mg);
+      struct cursor *c = &mg->cur[idx];
+      rc = v2_order_advance(s, &c->ev, c->m, c->mi);
+      if (rc < 0)
+        return rc;
+      if (rc > 0) {
+        rc = requeue(mg, idx, false);
+        if (rc < 0)
+          return rc;
         done = true;
         break;
       }
@@ -240,7 +276,7 @@ static int merge_generation(struct merge *mg) {
     for (size_t i = 0; i < n_popped; i++)
       heap_push(mg, mg->popped[i]);
     if (!done) {
-      const struct cursor *c = &mg->cur[mg->heap[0]];
+      const struct cursor *c = &mg->cur[mg->popped[0]];
       return v2_fail(s->err, c->ev.off,
                      "no event can happen next in generation %llu (first waiting: %s on thread "
                      "%llu): inconsistent or missing data",

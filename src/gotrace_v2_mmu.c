@@ -38,8 +38,11 @@ struct v2_mmu {
   struct pt *held;
   size_t n_held, cap_held;
   /* committed points with absolute index >= base */
-  int64_t *t;
-  double *u, *acc;
+  struct hp {
+    int64_t t;
+    double u;
+    double acc; /* integral of u from t0 to t */
+  } *h;
   size_t base, len, cap;
   size_t n; /* committed so far */
   int64_t t0;
@@ -59,23 +62,21 @@ struct v2_mmu *v2_mmu_free(struct v2_mmu *m) {
   if (!m)
     return NULL;
   free(m->held);
-  free(m->t);
-  free(m->u);
-  free(m->acc);
+  free(m->h);
   free(m);
   return NULL;
 }
 
-#define AT(m, i) ((i) - (m)->base)
+#define AT(m, i) (&(m)->h[(i) - (m)->base])
 
 /* Integral of u from t0 to x, for x at or before the last committed point,
  * starting the segment search at *seg (moved forward). */
 static double integral(const struct v2_mmu *m, int64_t x, size_t *seg) {
-  size_t i = *seg < m->base ? m->base : *seg;
-  while (i + 1 < m->n && m->t[AT(m, i + 1)] <= x)
-    i++;
-  *seg = i;
-  return m->acc[AT(m, i)] + m->u[AT(m, i)] * (double)(x - m->t[AT(m, i)]);
+  const struct hp *p = AT(m, *seg < m->base ? m->base : *seg), *last = AT(m, m->n - 1);
+  while (p < last && p[1].t <= x)
+    p++;
+  *seg = (size_t)(p - m->h) + m->base;
+  return p->acc + p->u * (double)(x - p->t);
 }
 
 static void trim(struct v2_mmu *m) {
@@ -90,9 +91,7 @@ static void trim(struct v2_mmu *m) {
   drop = keep - m->base;
   if (drop * 2 < m->len && m->len < m->cap)
     return; /* compact only now and then */
-  memmove(m->t, m->t + drop, (m->len - drop) * sizeof(*m->t));
-  memmove(m->u, m->u + drop, (m->len - drop) * sizeof(*m->u));
-  memmove(m->acc, m->acc + drop, (m->len - drop) * sizeof(*m->acc));
+  memmove(m->h, m->h + drop, (m->len - drop) * sizeof(*m->h));
   m->len -= drop;
   m->base = keep;
 }
@@ -100,22 +99,18 @@ static void trim(struct v2_mmu *m) {
 static void commit(struct v2_mmu *m, struct pt p) {
   double acc = 0;
   if (m->n) {
-    size_t last = AT(m, m->n - 1);
-    if (p.t <= m->t[last])
+    const struct hp *last = AT(m, m->n - 1);
+    if (p.t <= last->t)
       return; /* cannot happen: pending points have increasing times */
-    acc = m->acc[last] + m->u[last] * (double)(p.t - m->t[last]);
+    acc = last->acc + last->u * (double)(p.t - last->t);
   } else {
     m->t0 = p.t;
   }
   if (m->len == m->cap) {
     m->cap = m->cap ? m->cap * 2 : 1024;
-    m->t = xreallocarray(m->t, m->cap, sizeof(*m->t));
-    m->u = xreallocarray(m->u, m->cap, sizeof(*m->u));
-    m->acc = xreallocarray(m->acc, m->cap, sizeof(*m->acc));
+    m->h = xreallocarray(m->h, m->cap, sizeof(*m->h));
   }
-  m->t[m->len] = p.t;
-  m->u[m->len] = p.u;
-  m->acc[m->len] = acc;
+  m->h[m->len] = (struct hp){p.t, p.u, acc};
   m->len++;
   m->n++;
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
@@ -129,11 +124,11 @@ static void commit(struct v2_mmu *m, struct pt p) {
         w->best = v;
     }
     /* Windows starting at earlier breakpoints that now fit. */
-    while (w->next_start < m->n && m->t[AT(m, w->next_start)] + w->w <= p.t) {
-      size_t j = w->next_start;
-      if (w->seg_start < j)
-        w->seg_start = j;
-      v = (integral(m, m->t[AT(m, j)] + w->w, &w->seg_start) - m->acc[AT(m, j)]) / (double)w->w;
+    while (w->next_start < m->n && AT(m, w->next_start)->t + w->w <= p.t) {
+      const struct hp *st = AT(m, w->next_start);
+      if (w->seg_start < w->next_start)
+        w->seg_start = w->next_start;
+      v = (integral(m, st->t + w->w, &w->seg_start) - st->acc) / (double)w->w;
       if (v < w->best)
         w->best = v;
       w->next_start++;
@@ -210,16 +205,16 @@ size_t v2_mmu_finish(struct v2_mmu *m, int64_t t, double ret[TRACE_MMU_WINDOWS])
   m->have_pending = false;
   /* The function covers the trace up to t even when u did not change at
    * the end (upstream drops such a tail). */
-  if (m->n && t > m->t[AT(m, m->n - 1)])
+  if (m->n && t > AT(m, m->n - 1)->t)
     commit(m, (struct pt){t, 0.0});
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++)
     ret[k] = -1;
   if (!m->n)
     return 0;
-  range = m->t[AT(m, m->n - 1)] - m->t0;
+  range = AT(m, m->n - 1)->t - m->t0;
   if (range <= 0)
     return m->n;
-  total = m->acc[AT(m, m->n - 1)];
+  total = AT(m, m->n - 1)->acc;
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
     /* A window longer than the trace is clamped to the whole trace. */
     double v = m->win[k].w >= range ? total / (double)range : m->win[k].best;

@@ -15,6 +15,7 @@
 
 struct ctx {
   uint64_t g, p, m;
+  struct v2_g *gr; /* record of g, when known */
 };
 
 enum { NO = 0, MAY = 1, MUST = 2 };
@@ -22,8 +23,8 @@ enum { NO = 0, MAY = 1, MUST = 2 };
 static const uint8_t wire_g_state[5] = {0, GS_RUNNABLE, GS_RUNNING, GS_SYSCALL, GS_WAITING};
 static const uint8_t wire_p_state[5] = {0, PS_RUNNING, PS_IDLE, PS_RUNNING, PS_IDLE};
 
-static int need(struct v2_state *s, const struct v2_event *ev, const struct ctx *c, int m, int p,
-                int g) {
+static int need_fail(struct v2_state *s, const struct v2_event *ev, const struct ctx *c, int m,
+                     int p, int g) {
   const char *what = v2_type_name(ev->type);
   if (m == MUST && c->m == V2_NONE)
     return v2_fail(s->err, ev->off, "%s: expected a thread", what);
@@ -40,6 +41,15 @@ static int need(struct v2_state *s, const struct v2_event *ev, const struct ctx 
   return 0;
 }
 
+static inline int need(struct v2_state *s, const struct v2_event *ev, const struct ctx *c, int m,
+                       int p, int g) {
+  if ((m == MUST && c->m == V2_NONE) || (p == MUST && c->p == V2_NONE) ||
+      (p == NO && c->p != V2_NONE) || (g == MUST && c->g == V2_NONE) ||
+      (g == NO && c->g != V2_NONE))
+    return need_fail(s, ev, c, m, p, g);
+  return 0;
+}
+
 static int user_ctx(struct v2_state *s, const struct v2_event *ev, const struct ctx *c) {
   return need(s, ev, c, MUST, MUST, MUST);
 }
@@ -51,12 +61,9 @@ static bool seq_next(uint64_t gen, uint64_t cur_gen, uint64_t cur, uint64_t seq)
 /* Hands one event to the analysis; 1 on success (the event advanced). */
 static int emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, const struct ctx *c,
                 const uint64_t *args, struct v2_g *subj, struct v2_p *psubj, int old_state,
-                int new_state, struct v2_out *extra) {
+                int new_state, const struct v2_out *extra) {
   struct v2_out o;
-  if (extra)
-    o = *extra;
-  else
-    memset(&o, 0, sizeof(o));
+  int sa = v2_spec_table[type].stack_arg, rc;
   o.type = type;
   o.time = ev->time;
   o.g = c->g;
@@ -64,17 +71,27 @@ static int emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, con
   o.m = c->m;
   o.args = args;
   o.idx = ev->idx;
+  o.stack = sa >= 0 && args[sa] ? ev->idx[sa] : V2_IDX_NONE;
   o.subj = subj;
   o.psubj = psubj;
   o.old_state = (uint8_t)old_state;
   o.new_state = (uint8_t)new_state;
-  int rc = v2_an_event(s, &o);
+  o.stw_gc = extra ? extra->stw_gc : false;
+  o.ann_name = extra ? extra->ann_name : 0;
+  o.ann_begin = extra ? extra->ann_begin : 0;
+  rc = v2_an_event(s, &o);
   return rc < 0 ? rc : 1;
+}
+
+static struct v2_g *cur_g(struct v2_state *s, const struct ctx *c) {
+  if (c->gr && c->gr->id == c->g)
+    return c->gr;
+  return c->g == V2_NONE ? NULL : v2_g_lookup(s, c->g);
 }
 
 static struct v2_g *running_g(struct v2_state *s, const struct v2_event *ev, const struct ctx *c,
                               int want, int *rc) {
-  struct v2_g *g = v2_g_lookup(s, c->g);
+  struct v2_g *g = cur_g(s, c);
   if (!g) {
     *rc = v2_fail(s->err, ev->off, "%s for goroutine %llu that does not exist",
                   v2_type_name(ev->type), (unsigned long long)c->g);
@@ -236,6 +253,7 @@ static int go_status(struct v2_state *s, struct v2_event *ev, struct ctx *c, str
   }
   if (st == V2_G_RUNNING) {
     n->g = gid;
+    n->gr = g;
   } else if (st == V2_G_SYSCALL) {
     if (mid == V2_NONE)
       return v2_fail(s->err, ev->off, "goroutine %llu in a syscall without a thread",
@@ -245,6 +263,7 @@ static int go_status(struct v2_state *s, struct v2_event *ev, struct ctx *c, str
         return v2_fail(s->err, ev->off, "inconsistent thread for syscalling goroutine %llu",
                        (unsigned long long)gid);
       n->g = gid;
+      n->gr = g;
     } else {
       struct v2_m *om = v2_m_find(s, mid);
       if (om) {
@@ -254,9 +273,11 @@ static int go_status(struct v2_state *s, struct v2_event *ev, struct ctx *c, str
                          (unsigned long long)gid, (unsigned long long)mid,
                          (unsigned long long)om->g);
         c->g = om->g;
+        c->gr = g;
       } else {
         om = v2_m_get(s, mid);
         om->g = gid;
+        om->gr = g;
       }
       c->m = mid;
     }
@@ -271,7 +292,7 @@ static int go_create(struct v2_state *s, struct v2_event *ev, struct ctx *c, str
   bool blocked = ev->type == V2_EV_GO_CREATE_BLOCKED;
   if (rc < 0)
     return rc;
-  cur = c->g == V2_NONE ? NULL : v2_g_lookup(s, c->g);
+  cur = cur_g(s, c);
   if (cur && cur->status != V2_G_RUNNING)
     return v2_fail(s->err, ev->off, "%s by goroutine %llu that is not running",
                    v2_type_name(ev->type), (unsigned long long)c->g);
@@ -300,6 +321,7 @@ static int go_create_syscall(struct v2_state *s, struct v2_event *ev, struct ctx
   g->seq_gen = s->gen->num;
   g->astate = GS_NOTEXIST;
   n->g = gid;
+  n->gr = g;
   return emit(s, ev, ev->type, c, ev->args, g, NULL, GS_NOTEXIST, GS_SYSCALL, NULL);
 }
 
@@ -335,6 +357,7 @@ static int go_start(struct v2_state *s, struct v2_event *ev, struct ctx *c, stru
   g->status = V2_G_RUNNING;
   g->seq = ev->args[1];
   n->g = g->id;
+  n->gr = g;
   return emit(s, ev, ev->type, c, ev->args, g, NULL, GS_RUNNABLE, GS_RUNNING, NULL);
 }
 
@@ -380,6 +403,7 @@ static int go_switch(struct v2_state *s, struct v2_event *ev, struct ctx *c, str
   next->status = V2_G_RUNNING;
   next->seq = ev->args[1];
   n->g = next->id;
+  n->gr = next;
   sc = *c;
   sc.g = V2_NONE;
   return emit(s, ev, V2_EV_GO_START, &sc, ev->args, next, NULL, GS_RUNNABLE, GS_RUNNING, NULL);
@@ -533,7 +557,7 @@ static int region(struct v2_state *s, struct v2_event *ev, struct ctx *c) {
   int rc = user_ctx(s, ev, c);
   if (rc < 0)
     return rc;
-  g = v2_g_lookup(s, c->g);
+  g = cur_g(s, c);
   if (!g)
     return v2_fail(s->err, ev->off, "region event for unknown goroutine %llu",
                    (unsigned long long)c->g);
@@ -663,7 +687,7 @@ static int go_range(struct v2_state *s, struct v2_event *ev, struct ctx *c) {
   rc = user_ctx(s, ev, c);
   if (rc < 0)
     return rc;
-  g = v2_g_lookup(s, c->g);
+  g = cur_g(s, c);
   if (!g)
     return v2_fail(s->err, ev->off, "%s for unknown goroutine %llu", v2_type_name(ev->type),
                    (unsigned long long)c->g);
@@ -774,27 +798,29 @@ static int dispatch(struct v2_state *s, struct v2_event *ev, struct ctx *c, stru
   return emit(s, ev, ev->type, c, ev->args, NULL, NULL, 0, 0, NULL);
 }
 
-int v2_order_advance(struct v2_state *s, struct v2_event *ev, uint64_t m) {
+int v2_order_advance(struct v2_state *s, struct v2_event *ev, uint64_t m, uint32_t mi) {
   struct ctx c, n;
-  uint32_t mi = V2_IDX_NONE;
   int rc;
   if (!s->initial_gen)
     s->initial_gen = s->gen->num;
   c.g = c.p = V2_NONE;
   c.m = m;
-  if (m != V2_NONE) {
-    struct v2_m *ms = v2_m_get(s, m);
-    mi = (uint32_t)(ms - s->ms);
+  c.gr = NULL;
+  if (mi != V2_IDX_NONE) {
+    const struct v2_m *ms = &s->ms[mi];
     c.g = ms->g;
     c.p = ms->p;
+    c.gr = ms->gr;
   }
   n = c;
   rc = dispatch(s, ev, &c, &n);
   if (rc <= 0)
     return rc;
   if (mi != V2_IDX_NONE) {
-    s->ms[mi].g = n.g;
-    s->ms[mi].p = n.p;
+    struct v2_m *ms = &s->ms[mi];
+    ms->g = n.g;
+    ms->p = n.p;
+    ms->gr = n.g == V2_NONE ? NULL : n.gr;
   }
   return 1;
 }

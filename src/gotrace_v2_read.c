@@ -34,6 +34,8 @@ void v2_gen_done(struct v2_gen *g) {
   free(g->frames);
   free(g->frame_ids);
   free(g->cpu);
+  free(g->str_direct);
+  free(g->stack_direct);
   v2_map_done(&g->thread_map);
   v2_map_done(&g->str_map);
   v2_map_done(&g->stack_map);
@@ -49,6 +51,8 @@ static void gen_reset(struct v2_gen *g, uint64_t num) {
   g->min_ts = 0;
   g->n_batches = g->n_exp_batches = 0;
   g->n_ev_batches = g->n_threads = g->n_strs = g->n_stacks = g->n_frames = g->n_cpu = 0;
+  g->n_str_direct = g->n_stack_direct = 0;
+  g->max_str_id = g->max_stack_id = 0;
   v2_map_clear(&g->thread_map);
   v2_map_clear(&g->str_map);
   v2_map_clear(&g->stack_map);
@@ -100,6 +104,8 @@ static int strings_batch(struct v2_gen *g, const uint8_t *base, size_t off, size
                      (unsigned long long)id);
     GROW(g->strs, g->n_strs, g->cap_strs, 256);
     g->strs[g->n_strs] = (struct v2_str){p, (uint32_t)n, -1, 0};
+    if (id > g->max_str_id)
+      g->max_str_id = id;
     v2_map_put(&g->str_map, id, (uint32_t)g->n_strs++);
     p += n;
   }
@@ -129,6 +135,8 @@ static int stacks_batch(struct v2_gen *g, const uint8_t *base, size_t off, size_
                      (unsigned long long)id);
     GROW(g->stacks, g->n_stacks, g->cap_stacks, 256);
     g->stacks[g->n_stacks] = (struct v2_stack){(uint32_t)g->n_frames, (uint32_t)n, 0};
+    if (id > g->max_stack_id)
+      g->max_stack_id = id;
     for (uint64_t f = 0; f < n; f++) {
       for (int j = 0; j < 4; j++) {
         if (!(k = v2_uvarint(p, end, &v[j])))
@@ -297,10 +305,33 @@ static int add_batch(struct v2_gen *g, int minor, const uint8_t *data, const str
   return 0;
 }
 
+/* A direct id -> index table when ids are dense (at most 4 slots per
+ * entry), so that lookups during the merge are one load. */
+static void build_direct(const struct v2_map *map, size_t n, uint64_t max_id, uint32_t **tab,
+                         size_t *n_tab, size_t *cap) {
+  *n_tab = 0;
+  if (!n || max_id >= 4 * (uint64_t)n + 64)
+    return;
+  if (max_id + 1 > *cap) {
+    *cap = (size_t)max_id + 1;
+    free(*tab);
+    *tab = xmalloc(*cap * sizeof(**tab));
+  }
+  memset(*tab, 0, ((size_t)max_id + 1) * sizeof(**tab));
+  for (size_t i = 0; i < map->cap; i++)
+    if (map->vals[i] != V2_IDX_NONE)
+      (*tab)[map->keys[i]] = map->vals[i] + 1;
+  *n_tab = (size_t)max_id + 1;
+}
+
 /* Resolves frame strings and CPU sample stacks; checks what every
  * generation must have (doc 4, step 3). */
 static int gen_finish(struct v2_gen *g, int minor, size_t end_off, char **err) {
   bool ok;
+  build_direct(&g->str_map, g->n_strs, g->max_str_id, &g->str_direct, &g->n_str_direct,
+               &g->cap_str_direct);
+  build_direct(&g->stack_map, g->n_stacks, g->max_stack_id, &g->stack_direct,
+               &g->n_stack_direct, &g->cap_stack_direct);
   if (!g->freq)
     return v2_fail(err, end_off, "generation %llu has no frequency", (unsigned long long)g->num);
   if (minor >= 25 && !g->have_clock)

@@ -145,7 +145,7 @@ static void stk_tab_insert(struct v2_intern *in, uint32_t id) {
   }
 }
 
-uint32_t v2_gen_global_stack(struct v2_intern *in, struct v2_gen *g, uint32_t idx) {
+uint32_t v2_gen_global_stack_slow(struct v2_intern *in, struct v2_gen *g, uint32_t idx) {
   struct v2_stack *st = &g->stacks[idx];
   struct iframe fr[V2_MAX_FRAMES];
   uint64_t h = 0xcbf29ce484222325ULL;

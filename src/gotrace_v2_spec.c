@@ -10,7 +10,7 @@
 #define S(i) (1u << (i))
 
 /* name, args after dt, own stack arg, string args, stack args, since */
-static const struct v2_spec specs[V2_EV_TYPES] = {
+const struct v2_spec v2_spec_table[V2_EV_TYPES] = {
     [V2_EV_PROCS_CHANGE] = {"ProcsChange", 2, 1, 0, S(1), 22},
     [V2_EV_PROC_START] = {"ProcStart", 2, -1, 0, 0, 22},
     [V2_EV_PROC_STOP] = {"ProcStop", 0, -1, 0, 0, 22},
@@ -79,7 +79,7 @@ const struct v2_spec *v2_spec_get(unsigned type, int minor) {
   const struct v2_spec *sp;
   if (type >= V2_EV_TYPES)
     return NULL;
-  sp = &specs[type];
+  sp = &v2_spec_table[type];
   if (!sp->name || minor < sp->min_minor)
     return NULL;
   return sp;
@@ -89,8 +89,8 @@ const char *v2_type_name(unsigned type) {
   static __thread char buf[16];
   if (type < sizeof(structural) / sizeof(structural[0]) && structural[type])
     return structural[type];
-  if (type < V2_EV_TYPES && specs[type].name)
-    return specs[type].name;
+  if (type < V2_EV_TYPES && v2_spec_table[type].name)
+    return v2_spec_table[type].name;
   switch (type) {
   case V2_EV_EXPERIMENTAL_BATCH:
     return "ExperimentalBatch";
