@@ -453,6 +453,7 @@ struct gotrace_v2_stats {
   int64_t gc_active_at_start;
   int64_t stw_all_count; /* every STW, GC or not */
   int64_t mmu_points;
+  int64_t interned_stacks, interned_strings;
   size_t peak_gen_bytes; /* largest working set of one generation's tables */
 };
 
@@ -572,5 +573,6 @@ void v2_groups_add(struct v2_groups *gs, uint32_t name, const struct trace_gorou
 void v2_groups_build(struct v2_groups *gs, const struct v2_intern *in, struct trace_summary *ret);
 void v2_intern_stack_to_trace(const struct v2_intern *in, uint32_t stack, struct trace_stack *ret);
 size_t v2_intern_stacks(const struct v2_intern *in);
+size_t v2_intern_strings(const struct v2_intern *in);
 
 #endif

@@ -389,6 +389,9 @@ int v2_gen_read(struct v2_reader *r, struct v2_gen *g, char **err) {
       /* Before Go 1.26 the first batch of the next generation ends this one. */
       if (r->minor < 26 && h.gen == g->num + 1)
         return gen_finish(g, r->minor, h.start, err) < 0 ? -EPROTO : 1;
+      if (r->minor < 26 && h.gen > g->num)
+        return v2_fail(err, h.start, "generation %llu follows generation %llu",
+                       (unsigned long long)h.gen, (unsigned long long)g->num);
       return v2_fail(err, h.start, "batch of generation %llu inside generation %llu%s",
                      (unsigned long long)h.gen, (unsigned long long)g->num,
                      r->minor >= 26 ? " (missing end-of-generation marker)" : "");

@@ -237,6 +237,8 @@ int v2_an_finish(struct v2_state *s, struct trace_summary *ret) {
                                           : "no GOMAXPROCS (ProcsChange) event in the trace");
   build_annotations(s, ret);
   s->st.gc_active_at_start = a->gc_active_first;
+  s->st.interned_stacks = (int64_t)v2_intern_stacks(s->in);
+  s->st.interned_strings = (int64_t)v2_intern_strings(s->in);
   s->st.stw_all_count = a->stw_all;
   return 0;
 }
