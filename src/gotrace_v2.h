@@ -28,6 +28,13 @@
 #define V2_MAX_STRING 1024
 #define V2_MAX_FRAMES 128
 #define V2_MAX_REGION_DEPTH 4096
+/* Sanity limits against adversarial input (memory and time stay bounded):
+ * the runtime allows at most 1024 Ps (_MaxGomaxprocs) and 10000 threads
+ * (debug.SetMaxThreads default); 2M live goroutines is ~700 MB of state. */
+#define V2_MAX_GOMAXPROCS 1024
+#define V2_MAX_PROC_IDS 65536
+#define V2_MAX_THREADS 100000
+#define V2_MAX_LIVE_G 2000000
 
 /* Wire types (doc 3.1-3.3). */
 enum {
@@ -354,6 +361,7 @@ struct v2_p {
   uint64_t range_g;    /* goroutine credited with the open sweep (analysis) */
   int64_t sweep_since; /* GC CPU accounting, 0 = none */
   bool mmu_sweep;      /* credited in the MMU */
+  uint32_t m_hint;     /* thread that last took it (index + 1), 0 = none */
 };
 
 struct v2_m {
@@ -420,9 +428,6 @@ struct v2_an {
   int mstw;
   int64_t last_busy, last_nps; /* the utilization last passed on (-1 = none) */
   bool held;
-  int64_t *pp_t;
-  int *pp_n;
-  size_t n_pp, cap_pp;
   /* annotations */
   struct ann_row *rows;
   size_t n_rows, cap_rows;
@@ -558,9 +563,11 @@ void v2_mmu_add(struct v2_mmu *m, int64_t t, double u);
 /* While held, points are buffered so that v2_mmu_retro_subtract can still
  * change them (first generation); release streams them. */
 void v2_mmu_hold(struct v2_mmu *m, bool hold);
-/* Subtracts 1/procs(t) from every held point, procs(t) from the history. */
-void v2_mmu_retro_subtract(struct v2_mmu *m, const int64_t *ptimes, const int *pprocs,
-                           size_t n);
+/* GOMAXPROCS is n from time t on (recorded while points are held). */
+void v2_mmu_procs(struct v2_mmu *m, int64_t t, int n);
+/* Subtracts 1/procs(t) from every point held so far (in O(1): applied when
+ * the points are released). */
+void v2_mmu_retro_subtract(struct v2_mmu *m);
 /* Ends the function at t (with u = 0) and computes the MMU for each window
  * (-1 when there is no range). Returns the number of points seen. */
 size_t v2_mmu_finish(struct v2_mmu *m, int64_t t, double ret[TRACE_MMU_WINDOWS]);

@@ -49,8 +49,6 @@ struct v2_an *v2_an_free(struct v2_an *a) {
   free(a->stw);
   v2_mmu_free(a->mmu);
   free(a->mps);
-  free(a->pp_t);
-  free(a->pp_n);
   free(a->rows);
   v2_map_done(&a->row_map);
   free(a);
@@ -96,7 +94,7 @@ static void g_release(struct v2_an *a, struct v2_g *g) {
 
 static void retro_subtract(struct v2_an *a) {
   if (a->held && a->n_mps) {
-    v2_mmu_retro_subtract(a->mmu, a->pp_t, a->pp_n, a->n_pp);
+    v2_mmu_retro_subtract(a->mmu);
     a->last_busy = -1; /* the next point is new even if u did not change */
   }
 }
@@ -417,7 +415,7 @@ static void assist_event(struct v2_state *s, const struct v2_out *o) {
 /* ---- per event ---- */
 
 static void procs_change(struct v2_an *a, int64_t t, uint64_t n64) {
-  int n = n64 > 1 << 20 ? 1 << 20 : (int)n64;
+  int n = (int)n64; /* at most V2_MAX_GOMAXPROCS (checked by the ordering) */
   if (n > a->procs_max)
     a->procs_max = n;
   a->procs_cur = n;
@@ -435,15 +433,8 @@ static void procs_change(struct v2_an *a, int64_t t, uint64_t n64) {
     memset(a->mps + a->n_mps, 0, ((size_t)n - a->n_mps) * sizeof(*a->mps));
     a->n_mps = (size_t)n;
   }
-  if (a->held && (!a->n_pp || a->pp_n[a->n_pp - 1] != n)) {
-    if (a->n_pp == a->cap_pp) {
-      a->cap_pp = a->cap_pp ? a->cap_pp * 2 : 8;
-      a->pp_t = xreallocarray(a->pp_t, a->cap_pp, sizeof(*a->pp_t));
-      a->pp_n = xreallocarray(a->pp_n, a->cap_pp, sizeof(*a->pp_n));
-    }
-    a->pp_t[a->n_pp] = t;
-    a->pp_n[a->n_pp++] = n;
-  }
+  if (a->held)
+    v2_mmu_procs(a->mmu, t, n);
 }
 
 static void stw_end(struct v2_an *a, struct v2_g *g, const struct v2_out *o) {

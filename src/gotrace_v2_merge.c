@@ -219,6 +219,8 @@ static int merge_generation(struct merge *mg) {
     if (c->m != V2_NONE) {
       /* Also across generations for real threads. */
       struct v2_m *ms = v2_m_get(s, c->m);
+      if (!ms)
+        return v2_fail(s->err, b->off, "more than %d threads", V2_MAX_THREADS);
       c->raw = ms->raw_last;
       c->mi = (uint32_t)(ms - s->ms);
     }
@@ -275,6 +277,11 @@ static int merge_generation(struct merge *mg) {
     }
     for (size_t i = 0; i < n_popped; i++)
       heap_push(mg, mg->popped[i]);
+    /* Real traces almost never need the fallback; bound the work a
+     * crafted one can cause (each stall costs a heap operation). */
+    if (s->st.ordering_stalls > 16 * s->st.wire_events + 1000000)
+      return v2_fail(s->err, mg->cur[mg->heap[0]].ev.off,
+                     "events arrive in an order that needs too much reordering");
     if (!done) {
       const struct cursor *c = &mg->cur[mg->popped[0]];
       return v2_fail(s->err, c->ev.off,

@@ -9,7 +9,9 @@
  * trace_mmu_compute() on the same points.
  *
  * Points of the first generation are held back: an "...Active" event there
- * can still lower everything recorded so far (v2_mmu_retro_subtract). */
+ * can still lower everything recorded so far (v2_mmu_retro_subtract). The
+ * subtractions are counted and applied when the points are released:
+ * subtracting x then clamping at 0, k times, equals max(0, u - k x). */
 #include "config.h"
 
 #include <stdlib.h>
@@ -31,12 +33,23 @@ struct win {
   size_t seg_start;  /* segment hint for I(start + w) */
 };
 
+struct held {
+  int64_t t;
+  double u;
+  double inv_procs; /* 1 / GOMAXPROCS at t */
+  uint64_t retro;   /* subtractions that happened before it was held */
+};
+
 struct v2_mmu {
   bool have_pending;
   struct pt pending; /* may still be lowered by a point at the same time */
   bool hold;
-  struct pt *held;
+  struct held *held;
   size_t n_held, cap_held;
+  uint64_t retro;
+  int64_t *pp_t; /* GOMAXPROCS history while holding */
+  int *pp_n;
+  size_t n_pp, cap_pp;
   /* committed points with absolute index >= base */
   struct hp {
     int64_t t;
@@ -63,6 +76,8 @@ struct v2_mmu *v2_mmu_free(struct v2_mmu *m) {
     return NULL;
   free(m->held);
   free(m->h);
+  free(m->pp_t);
+  free(m->pp_n);
   free(m);
   return NULL;
 }
@@ -137,13 +152,41 @@ static void commit(struct v2_mmu *m, struct pt p) {
   trim(m);
 }
 
+/* 1/procs(t) as the reference tool has it: the last GOMAXPROCS change
+ * strictly before t, or the first one. */
+static double inv_procs_at(const struct v2_mmu *m, int64_t t) {
+  size_t lo = 0, hi = m->n_pp;
+  if (!m->n_pp)
+    return 0;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (m->pp_t[mid] < t)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return m->pp_n[lo] > 0 ? 1.0 / m->pp_n[lo] : 0;
+}
+
+void v2_mmu_procs(struct v2_mmu *m, int64_t t, int n) {
+  if (!m->hold || (m->n_pp && m->pp_n[m->n_pp - 1] == n))
+    return;
+  if (m->n_pp == m->cap_pp) {
+    m->cap_pp = m->cap_pp ? m->cap_pp * 2 : 8;
+    m->pp_t = xreallocarray(m->pp_t, m->cap_pp, sizeof(*m->pp_t));
+    m->pp_n = xreallocarray(m->pp_n, m->cap_pp, sizeof(*m->pp_n));
+  }
+  m->pp_t[m->n_pp] = t;
+  m->pp_n[m->n_pp++] = n;
+}
+
 static void push_final(struct v2_mmu *m, struct pt p) {
   if (m->hold) {
     if (m->n_held == m->cap_held) {
       m->cap_held = m->cap_held ? m->cap_held * 2 : 1024;
       m->held = xreallocarray(m->held, m->cap_held, sizeof(*m->held));
     }
-    m->held[m->n_held++] = p;
+    m->held[m->n_held++] = (struct held){p.t, p.u, inv_procs_at(m, p.t), m->retro};
   } else {
     commit(m, p);
   }
@@ -168,32 +211,32 @@ void v2_mmu_add(struct v2_mmu *m, int64_t t, double u) {
 
 void v2_mmu_hold(struct v2_mmu *m, bool hold) {
   if (m->hold && !hold) {
-    for (size_t i = 0; i < m->n_held; i++)
-      commit(m, m->held[i]);
+    for (size_t i = 0; i < m->n_held; i++) {
+      const struct held *h = &m->held[i];
+      double u = h->u - (double)(m->retro - h->retro) * h->inv_procs;
+      commit(m, (struct pt){h->t, u < 0 ? 0 : u});
+    }
     free(m->held);
     m->held = NULL;
     m->n_held = m->cap_held = 0;
+    free(m->pp_t);
+    free(m->pp_n);
+    m->pp_t = NULL;
+    m->pp_n = NULL;
+    m->n_pp = m->cap_pp = 0;
   }
   m->hold = hold;
 }
 
-static void subtract(struct pt *p, const int64_t *pt, const int *pn, size_t n, size_t *pi) {
-  while (*pi + 1 < n && pt[*pi + 1] < p->t)
-    (*pi)++;
-  if (pn[*pi] > 0)
-    p->u -= 1.0 / pn[*pi];
-  if (p->u < 0)
-    p->u = 0;
-}
-
-void v2_mmu_retro_subtract(struct v2_mmu *m, const int64_t *ptimes, const int *pprocs, size_t n) {
-  size_t pi = 0;
-  if (!m->hold || !n)
+void v2_mmu_retro_subtract(struct v2_mmu *m) {
+  if (!m->hold || !m->n_pp)
     return;
-  for (size_t i = 0; i < m->n_held; i++)
-    subtract(&m->held[i], ptimes, pprocs, n, &pi);
-  if (m->have_pending)
-    subtract(&m->pending, ptimes, pprocs, n, &pi);
+  m->retro++;
+  if (m->have_pending) {
+    m->pending.u -= inv_procs_at(m, m->pending.t);
+    if (m->pending.u < 0)
+      m->pending.u = 0;
+  }
 }
 
 size_t v2_mmu_finish(struct v2_mmu *m, int64_t t, double ret[TRACE_MMU_WINDOWS]) {

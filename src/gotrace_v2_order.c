@@ -132,6 +132,8 @@ static int proc_status(struct v2_state *s, struct v2_event *ev, struct ctx *c, s
     p->seq = 0;
   } else {
     p = v2_p_new(s, pid);
+    if (!p)
+      return v2_fail(s->err, ev->off, "more than %d procs", V2_MAX_PROC_IDS);
     p->status = (uint8_t)st;
     p->seq_gen = s->gen->num;
     old = s->gen->num == s->initial_gen ? PS_UNDET : PS_NOTEXIST;
@@ -139,19 +141,25 @@ static int proc_status(struct v2_state *s, struct v2_event *ev, struct ctx *c, s
   if (st == V2_P_RUNNING || st == V2_P_SYSCALL)
     n->p = pid;
   if (st == V2_P_ABANDONED && old == PS_RUNNING) {
-    /* About to be stolen: report it in the context of the thread holding it. */
-    bool found = false;
-    for (size_t i = 0; i < s->n_ms; i++) {
-      if (s->ms[i].p == pid) {
-        c->g = s->ms[i].g;
-        c->p = pid;
-        c->m = s->ms[i].id;
-        found = true;
-      }
+    /* About to be stolen: report it in the context of the thread holding
+     * it (the one that last took it, normally). */
+    struct v2_m *holder = NULL;
+    if (p->m_hint && s->ms[p->m_hint - 1].p == pid) {
+      holder = &s->ms[p->m_hint - 1];
+    } else {
+      for (size_t i = 0; i < s->n_ms; i++)
+        if (s->ms[i].p == pid)
+          holder = &s->ms[i];
+      if (holder)
+        p->m_hint = (uint32_t)(holder - s->ms) + 1;
     }
-    if (!found)
+    if (!holder)
       return v2_fail(s->err, ev->off, "no thread holds proc %llu that is about to be stolen",
                      (unsigned long long)pid);
+    c->g = holder->g;
+    c->gr = holder->gr;
+    c->p = pid;
+    c->m = holder->id;
   }
   return emit(s, ev, ev->type, c, ev->args, NULL, p, old, wire_p_state[eff], NULL);
 }
@@ -243,6 +251,8 @@ static int go_status(struct v2_state *s, struct v2_event *ev, struct ctx *c, str
     g->seq = 0;
   } else if (s->gen->num == s->initial_gen) {
     g = v2_g_new(s, gid);
+    if (!g)
+      return v2_fail(s->err, ev->off, "more than %d live goroutines", V2_MAX_LIVE_G);
     g->status = (uint8_t)st;
     g->seq_gen = s->gen->num;
     g->astate = GS_UNDET;
@@ -276,6 +286,8 @@ static int go_status(struct v2_state *s, struct v2_event *ev, struct ctx *c, str
         c->gr = g;
       } else {
         om = v2_m_get(s, mid);
+        if (!om)
+          return v2_fail(s->err, ev->off, "more than %d threads", V2_MAX_THREADS);
         om->g = gid;
         om->gr = g;
       }
@@ -299,6 +311,8 @@ static int go_create(struct v2_state *s, struct v2_event *ev, struct ctx *c, str
   if (gid == V2_NONE || v2_g_lookup(s, gid))
     return v2_fail(s->err, ev->off, "goroutine %llu created twice", (unsigned long long)gid);
   g = v2_g_new(s, gid);
+  if (!g)
+    return v2_fail(s->err, ev->off, "more than %d live goroutines", V2_MAX_LIVE_G);
   g->status = blocked ? V2_G_WAITING : V2_G_RUNNABLE;
   g->seq_gen = s->gen->num;
   g->astate = GS_NOTEXIST;
@@ -317,6 +331,8 @@ static int go_create_syscall(struct v2_state *s, struct v2_event *ev, struct ctx
   if (gid == V2_NONE || v2_g_lookup(s, gid))
     return v2_fail(s->err, ev->off, "goroutine %llu created twice", (unsigned long long)gid);
   g = v2_g_new(s, gid);
+  if (!g)
+    return v2_fail(s->err, ev->off, "more than %d live goroutines", V2_MAX_LIVE_G);
   g->status = V2_G_SYSCALL;
   g->seq_gen = s->gen->num;
   g->astate = GS_NOTEXIST;
@@ -786,6 +802,10 @@ static int dispatch(struct v2_state *s, struct v2_event *ev, struct ctx *c, stru
     rc = need(s, ev, c, MUST, MUST, MAY);
     break;
   case V2_EV_PROCS_CHANGE:
+    if (ev->args[0] > V2_MAX_GOMAXPROCS)
+      return v2_fail(s->err, ev->off, "GOMAXPROCS %llu out of range (maximum %d)",
+                     (unsigned long long)ev->args[0], V2_MAX_GOMAXPROCS);
+    /* fallthrough */
   case V2_EV_GO_LABEL:
   case V2_EV_USER_LOG:
     rc = user_ctx(s, ev, c);
@@ -818,6 +838,11 @@ int v2_order_advance(struct v2_state *s, struct v2_event *ev, uint64_t m, uint32
     return rc;
   if (mi != V2_IDX_NONE) {
     struct v2_m *ms = &s->ms[mi];
+    if (n.p != ms->p && n.p != V2_NONE) {
+      struct v2_p *p = v2_p_lookup(s, n.p);
+      if (p)
+        p->m_hint = mi + 1;
+    }
     ms->g = n.g;
     ms->p = n.p;
     ms->gr = n.g == V2_NONE ? NULL : n.gr;

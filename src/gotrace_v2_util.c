@@ -122,6 +122,8 @@ struct v2_g *v2_g_lookup(struct v2_state *s, uint64_t id) {
 struct v2_g *v2_g_new(struct v2_state *s, uint64_t id) {
   uint32_t slot;
   struct v2_g *g;
+  if (s->n_gslots - s->n_gfree >= V2_MAX_LIVE_G)
+    return NULL;
   if (s->n_gfree) {
     slot = s->gfree[--s->n_gfree];
   } else {
@@ -160,6 +162,8 @@ struct v2_p *v2_p_lookup(struct v2_state *s, uint64_t id) {
 
 struct v2_p *v2_p_new(struct v2_state *s, uint64_t id) {
   struct v2_p *p;
+  if (s->n_ps >= V2_MAX_PROC_IDS)
+    return NULL;
   if (s->n_ps == s->cap_ps) {
     s->cap_ps = s->cap_ps ? s->cap_ps * 2 : 16;
     s->ps = xreallocarray(s->ps, s->cap_ps, sizeof(*s->ps));
@@ -185,6 +189,8 @@ struct v2_m *v2_m_get(struct v2_state *s, uint64_t id) {
   struct v2_m *m;
   if (i != V2_IDX_NONE)
     return &s->ms[i];
+  if (s->n_ms >= V2_MAX_THREADS)
+    return NULL;
   if (s->n_ms == s->cap_ms) {
     s->cap_ms = s->cap_ms ? s->cap_ms * 2 : 16;
     s->ms = xreallocarray(s->ms, s->cap_ms, sizeof(*s->ms));

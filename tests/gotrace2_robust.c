@@ -287,6 +287,9 @@ static void c_steal_unknown_thread(struct tenc *e) {
 static void c_syscall_seq(struct tenc *e) {
   tenc_ev(e, V2_EV_GO_SYSCALL_BEGIN, B + 10, 2, (uint64_t)5, (uint64_t)1);
 }
+static void c_gomaxprocs(struct tenc *e) {
+  tenc_ev(e, V2_EV_PROCS_CHANGE, B + 10, 2, (uint64_t)5000, (uint64_t)0);
+}
 static void c_dup_string(struct tenc *e) { tenc_string(e, 1, "again"); }
 static void c_string_zero(struct tenc *e) { tenc_string(e, 0, "zero"); }
 static void c_long_string(struct tenc *e) {
@@ -334,6 +337,7 @@ START_TEST(test_adversarial) {
       {c_proc_stop_twice, "ProcStop on a thread without a known proc"},
       {c_steal_unknown_thread, "stolen from unknown thread 77"},
       {c_syscall_seq, "GoSyscallBegin: proc 0 sequence 5 does not follow 0"},
+      {c_gomaxprocs, "GOMAXPROCS 5000 out of range (maximum 1024)"},
       {c_dup_string, "duplicate string id 1"},
       {c_string_zero, "reserved string id 0"},
       {c_long_string, "is 1099 bytes long (maximum 1024)"},

@@ -271,6 +271,11 @@ START_TEST(test_starts_during_gc) {
   ev0(&e, V2_EV_GC_ASSIST_END, B + 2 * MS);
   ev1(&e, V2_EV_GC_END, B + 5 * MS, 8);
   ev1(&e, V2_EV_HEAP_ALLOC, B + 10 * MS, 1);
+  tenc_batch(&e, 2, B);
+  ev2(&e, V2_EV_PROC_STATUS, B, 1, V2_P_RUNNING);
+  ev3(&e, V2_EV_GO_STATUS, B, 3, 2, V2_G_RUNNING);
+  ev1(&e, V2_EV_GC_SWEEP_BEGIN, B + 150, 0);
+  ev2(&e, V2_EV_GC_SWEEP_END, B + 250, 1, 1);
   tenc_gen_end(&e);
   data = tenc_done(&e, &len);
   parse_ok(data, len, &s, &st, &rows);
@@ -280,11 +285,13 @@ START_TEST(test_starts_during_gc) {
   r = grows_find(&rows, 1);
   ck_assert_int_eq(r->assist_ns, 2 * MS); /* active since the start */
   ck_assert_int_eq(r->gc_pause_ns, 5 * MS);
-  ck_assert_int_eq(s.gc.gc_cpu_ns, 2 * MS);
-  /* The assist was running since the start: the first points are lowered
-   * retroactively, u = 0.5 until the assist ends. */
-  whole = (0.5 * (double)(2 * MS - 100) + (double)(8 * MS + 1)) / (double)(10 * MS + 1 - 100);
-  ck_assert_double_eq_tol(s.mmu[0], 0.5, 1e-12);
+  ck_assert_int_eq(s.gc.gc_cpu_ns, 2 * MS + 100);
+  /* The assist was running since the start: the points before it are
+   * lowered retroactively (1 -> 0.5, the sweep's 0.5 -> 0), u = 0.5 until
+   * the assist ends. */
+  whole = (0.5 * 50 + 0.5 * (double)(2 * MS - 250) + (double)(8 * MS + 1)) /
+          (double)(10 * MS + 1 - 100);
+  ck_assert_double_eq_tol(s.mmu[0], 0.5 - 50.0 / (double)MS, 1e-12);
   ck_assert_double_eq_tol(s.mmu[1], whole, 1e-9);
   ck_assert_double_eq_tol(s.mmu[3], whole, 1e-9);
   trace_summary_done(&s);
@@ -342,6 +349,49 @@ START_TEST(test_starts_in_syscall) {
   ck_assert_int_eq(p->total_ns, 1 * MS);
   ck_assert_uint_eq(p->samples[0].stack.n_frames, 0);
   ck_assert_int_eq(find_group(&s, "")->s.syscall_ns, 2 * MS);
+  trace_summary_done(&s);
+  grows_free(&rows);
+  free(data);
+}
+END_TEST
+
+/* A syscall that spans a generation boundary: the new generation reports
+ * the proc as abandoned by the tracer, another thread steals it, and the
+ * goroutine returns without a proc. */
+START_TEST(test_abandoned_proc) {
+  struct tenc e;
+  size_t len;
+  uint8_t *data;
+  struct trace_summary s;
+  struct gotrace_v2_stats st;
+  struct grows rows = {0};
+  const struct gotrace_v2_goroutine *r;
+  tenc_init(&e, 26);
+  tenc_gen(&e, 1, B);
+  tenc_batch(&e, 1, B);
+  ev2(&e, V2_EV_PROC_STATUS, B, 0, V2_P_RUNNING);
+  ev3(&e, V2_EV_GO_STATUS, B, 1, 1, V2_G_RUNNING);
+  ev2(&e, V2_EV_PROCS_CHANGE, B + 10, 1, 0);
+  ev2(&e, V2_EV_GO_SYSCALL_BEGIN, B + 1000, 1, 0);
+  tenc_gen_end(&e);
+  tenc_gen(&e, 2, B + MS);
+  tenc_batch(&e, TE_NONE, B + MS);
+  ev2(&e, V2_EV_PROC_STATUS, B + MS, 0, V2_P_ABANDONED);
+  tenc_batch(&e, 1, B + MS);
+  ev3(&e, V2_EV_GO_STATUS, B + MS + 10, 1, 1, V2_G_SYSCALL);
+  ev0(&e, V2_EV_GO_SYSCALL_END_BLOCKED, B + MS + 500);
+  tenc_batch(&e, 2, B + MS);
+  ev3(&e, V2_EV_PROC_STEAL, B + MS + 200, 0, 1, 1);
+  tenc_gen_end(&e);
+  data = tenc_done(&e, &len);
+  parse_ok(data, len, &s, &st, &rows);
+  r = grows_find(&rows, 1);
+  ck_assert_int_eq(r->exec_ns, 1000);
+  ck_assert_int_eq(r->syscall_ns, MS + 200 - 1000);
+  ck_assert_int_eq(r->syscall_block_ns, 300);
+  ck_assert_int_eq(r->sched_ns, 1);
+  ck_assert_int_eq(r->total_ns, MS + 501);
+  ck_assert_int_eq(s.threads, 2);
   trace_summary_done(&s);
   grows_free(&rows);
   free(data);
@@ -569,6 +619,7 @@ TCase *gotrace2_synth_tcase(void) {
   tcase_add_test(tc, test_gc_cycle);
   tcase_add_test(tc, test_starts_during_gc);
   tcase_add_test(tc, test_starts_in_syscall);
+  tcase_add_test(tc, test_abandoned_proc);
   tcase_add_test(tc, test_coroutines);
   tcase_add_test(tc, test_annotations);
   tcase_add_test(tc, test_cpu_samples);
