@@ -64,9 +64,9 @@ static void on_g(void *ctx, const struct gotrace_v2_goroutine *g) {
           ", \"syscall\": %" PRId64 ", \"sysblock\": %" PRId64 ", \"block_net\": %" PRId64
           ", \"block_sync\": %" PRId64 ", \"block_other\": %" PRId64 ", \"sweep\": %" PRId64
           ", \"assist\": %" PRId64 ", \"gc_pause\": %" PRId64 "}",
-          g->create_ns, g->start_ns, g->end_ns, g->total_ns, g->exec_ns, g->sched_ns,
-          g->syscall_ns, g->syscall_block_ns, g->block_network_ns, g->block_sync_ns,
-          g->block_other_ns, g->sweep_ns, g->assist_ns, g->gc_pause_ns);
+          g->create_ns, g->start_ns, g->end_ns, g->total_ns, g->exec_ns, g->sched_ns, g->syscall_ns,
+          g->syscall_block_ns, g->block_network_ns, g->block_sync_ns, g->block_other_ns,
+          g->sweep_ns, g->assist_ns, g->gc_pause_ns);
   first_g = 0;
 }
 
@@ -116,13 +116,12 @@ static void print_text(const struct trace_summary *s, const struct gotrace_v2_st
          st->wire_events, st->cpu_samples, st->ordering_stalls, st->peak_gen_bytes);
   printf("duration %" PRId64 " ns, procs %d, threads %" PRId64 ", events %" PRId64 "\n",
          s->duration_ns, s->procs, s->threads, s->events);
-  printf("goroutines: seen %" PRId64 ", created %" PRId64 ", ended %" PRId64
-         ", max alive %" PRId64 "\n",
-         s->goroutines_total, s->goroutines_created, s->goroutines_ended,
-         s->goroutines_max_alive);
+  printf("goroutines: seen %" PRId64 ", created %" PRId64 ", ended %" PRId64 ", max alive %" PRId64
+         "\n",
+         s->goroutines_total, s->goroutines_created, s->goroutines_ended, s->goroutines_max_alive);
   printf("gc: cycles %" PRId64 " (active at start %" PRId64 "), stw %" PRId64 " (all %" PRId64
-         ") total %" PRId64 " max %" PRId64 " p99 %" PRId64 ", gc cpu %" PRId64
-         ", heap %" PRId64 "..%" PRId64 ", goal max %" PRId64 "\n",
+         ") total %" PRId64 " max %" PRId64 " p99 %" PRId64 ", gc cpu %" PRId64 ", heap %" PRId64
+         "..%" PRId64 ", goal max %" PRId64 "\n",
          s->gc.cycles, st->gc_active_at_start, s->gc.stw_count, st->stw_all_count,
          s->gc.stw_total_ns, s->gc.stw_max_ns, s->gc.stw_p99_ns, s->gc.gc_cpu_ns,
          s->gc.heap_live_min, s->gc.heap_live_max, s->gc.heap_goal_max);
@@ -143,9 +142,9 @@ static void print_text(const struct trace_summary *s, const struct gotrace_v2_st
     size_t n = strlen(g->function);
     printf("%-50s %6" PRId64 " %14" PRId64 " %14" PRId64 " %14" PRId64 " %14" PRId64 " %14" PRId64
            " %12" PRId64 " %12" PRId64 " %12" PRId64 "\n",
-           n > 50 ? g->function + n - 50 : g->function, g->count, g->s.total_ns,
-           g->s.execution_ns, g->s.network_wait_ns, g->s.sync_block_ns, g->s.scheduler_wait_ns,
-           g->s.syscall_ns, g->s.gc_sweep_ns, g->s.gc_pause_ns);
+           n > 50 ? g->function + n - 50 : g->function, g->count, g->s.total_ns, g->s.execution_ns,
+           g->s.network_wait_ns, g->s.sync_block_ns, g->s.scheduler_wait_ns, g->s.syscall_ns,
+           g->s.gc_sweep_ns, g->s.gc_pause_ns);
   }
   for (size_t i = 0; i < s->n_annotations; i++)
     printf("annotation %s '%s': %" PRId64 " total %" PRId64 " max %" PRId64 "\n",
@@ -212,8 +211,7 @@ int main(int argc, char **argv) {
     printf("\n], ");
     print_json_summary(&s, &st);
     printf("}\n");
-  }
-  else if (!json)
+  } else if (!json)
     print_text(&s, &st, secs, len);
   trace_summary_done(&s);
   free(data);

@@ -177,8 +177,8 @@ int v2_fail(char **err, size_t off, const char *fmt, ...) __attribute__((format(
 struct v2_str {
   const uint8_t *p; /* into the input */
   uint32_t len;
-  int16_t cls;      /* lazily computed V2_CLS_* bits, -1 = not yet */
-  uint32_t global;  /* interned name + 1, 0 = not yet */
+  int16_t cls;     /* lazily computed V2_CLS_* bits, -1 = not yet */
+  uint32_t global; /* interned name + 1, 0 = not yet */
 };
 enum {
   V2_CLS_FOREVER = 1 << 0,   /* block reason "forever" */
@@ -204,7 +204,7 @@ struct v2_stack {
 };
 
 struct v2_batch {
-  size_t off;    /* payload offset in the input */
+  size_t off; /* payload offset in the input */
   uint32_t len;
   uint32_t next; /* next event batch of the same thread, V2_IDX_NONE */
   uint64_t ts;   /* base timestamp (trace clock units) */
@@ -324,7 +324,7 @@ struct v2_g {
   /* ordering */
   uint8_t status; /* V2_G_* */
   uint8_t stw_open, assist_open;
-  uint8_t stw_gc;  /* the open STW is a GC pause */
+  uint8_t stw_gc; /* the open STW is a GC pause */
   uint64_t seq_gen, seq;
   struct v2_region *regions;
   uint32_t n_regions, cap_regions;
@@ -367,7 +367,7 @@ struct v2_p {
 struct v2_m {
   uint64_t id;
   uint64_t g, p;
-  struct v2_g *gr; /* record of g when known (checked against g before use) */
+  struct v2_g *gr;   /* record of g when known (checked against g before use) */
   uint64_t raw_last; /* last raw timestamp, for monotonicity */
   uint64_t raw_gen;  /* generation of raw_last */
 };
@@ -383,9 +383,9 @@ struct v2_out {
   struct v2_g *subj;    /* goroutine the event is about (transition target) */
   struct v2_p *psubj;   /* proc of a proc transition */
   uint8_t old_state, new_state;
-  bool stw_gc;        /* STWEnd: the matching begin was a GC pause */
-  uint32_t ann_name;  /* TaskEnd: interned task name + 1, 0 = unknown */
-  int64_t ann_begin;  /* TaskEnd/RegionEnd: begin time, 0 = unknown */
+  bool stw_gc;       /* STWEnd: the matching begin was a GC pause */
+  uint32_t ann_name; /* TaskEnd: interned task name + 1, 0 = unknown */
+  int64_t ann_begin; /* TaskEnd/RegionEnd: begin time, 0 = unknown */
 };
 
 struct v2_mmu;
@@ -433,7 +433,6 @@ struct v2_an {
   size_t n_rows, cap_rows;
   struct v2_map row_map;
 };
-
 
 /* Per-goroutine result for tests and tools (gotrace_v2_parse_ex). */
 struct gotrace_v2_goroutine {
@@ -539,6 +538,44 @@ struct v2_event {
   size_t off;
 };
 int v2_order_advance(struct v2_state *s, struct v2_event *ev, uint64_t m, uint32_t mi);
+
+/* Scheduling context of an event: the thread's G and P before it. */
+struct v2_ctx {
+  uint64_t g, p, m;
+  struct v2_g *gr; /* record of g, when known */
+};
+enum { NO = 0, MAY = 1, MUST = 2 };
+int v2_need_fail(struct v2_state *s, const struct v2_event *ev, const struct v2_ctx *c, int m,
+                 int p, int g);
+/* Checks what the context must (not) have; -EPROTO with a message. */
+static inline int v2_need(struct v2_state *s, const struct v2_event *ev, const struct v2_ctx *c,
+                          int m, int p, int g) {
+  if ((m == MUST && c->m == V2_NONE) || (p == MUST && c->p == V2_NONE) ||
+      (p == NO && c->p != V2_NONE) || (g == MUST && c->g == V2_NONE) ||
+      (g == NO && c->g != V2_NONE))
+    return v2_need_fail(s, ev, c, m, p, g);
+  return 0;
+}
+static inline int v2_user_ctx(struct v2_state *s, const struct v2_event *ev,
+                              const struct v2_ctx *c) {
+  return v2_need(s, ev, c, MUST, MUST, MUST);
+}
+static inline struct v2_g *v2_cur_g(struct v2_state *s, const struct v2_ctx *c) {
+  if (c->gr && c->gr->id == c->g)
+    return c->gr;
+  return c->g == V2_NONE ? NULL : v2_g_lookup(s, c->g);
+}
+/* Hands an event to the analysis; 1 on success. */
+int v2_emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, const struct v2_ctx *c,
+            const uint64_t *args, struct v2_g *subj, struct v2_p *psubj, int old_state,
+            int new_state, const struct v2_out *extra);
+/* gotrace_v2_ranges.c */
+int v2_task_begin(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
+int v2_task_end(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
+int v2_region(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
+int v2_gc_event(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
+int v2_sweep(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
+int v2_go_range(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
 
 /* gotrace_v2_an.c */
 struct v2_an *v2_an_new(void);

@@ -59,7 +59,9 @@ static int64_t gc_time(const struct v2_an *a, int64_t t) {
   return a->gc_acc + (a->gc_running && t > a->gc_since ? t - a->gc_since : 0);
 }
 
-static bool executing(int st) { return st == GS_RUNNING || st == GS_SYSCALL; }
+static bool executing(int st) {
+  return st == GS_RUNNING || st == GS_SYSCALL;
+}
 
 /* ---- MMU credits ---- */
 
@@ -73,7 +75,9 @@ static void credit(struct v2_an *a, int64_t p, int d) {
   a->busy_ps += (a->mps[p] > 0) - (before > 0);
 }
 
-static int64_t p_index(uint64_t p) { return p == V2_NONE || p > INT32_MAX ? -1 : (int64_t)p; }
+static int64_t p_index(uint64_t p) {
+  return p == V2_NONE || p > INT32_MAX ? -1 : (int64_t)p;
+}
 
 /* A goroutine doing GC work (assist, background worker) occupies the P it
  * executes on; the credited P is remembered so it is released exactly. */
@@ -621,4 +625,3 @@ void v2_an_cpu_sample(struct v2_state *s, int64_t time) {
   a->events++;
   util_point(s, time);
 }
-

@@ -14,7 +14,7 @@
 
 struct cursor {
   uint64_t m;
-  uint32_t mi; /* index of the thread's state, V2_IDX_NONE for no thread */
+  uint32_t mi;    /* index of the thread's state, V2_IDX_NONE for no thread */
   uint32_t batch; /* current event batch */
   size_t pos, end;
   bool fresh; /* at the start of a batch */

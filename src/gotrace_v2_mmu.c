@@ -55,7 +55,7 @@ struct v2_mmu {
     int64_t t;
     double u;
     double acc; /* integral of u from t0 to t */
-  } *h;
+  } * h;
   size_t base, len, cap;
   size_t n; /* committed so far */
   int64_t t0;

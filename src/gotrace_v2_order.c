@@ -13,18 +13,11 @@
 #include "gotrace_v2.h"
 #include "util.h"
 
-struct ctx {
-  uint64_t g, p, m;
-  struct v2_g *gr; /* record of g, when known */
-};
-
-enum { NO = 0, MAY = 1, MUST = 2 };
-
 static const uint8_t wire_g_state[5] = {0, GS_RUNNABLE, GS_RUNNING, GS_SYSCALL, GS_WAITING};
 static const uint8_t wire_p_state[5] = {0, PS_RUNNING, PS_IDLE, PS_RUNNING, PS_IDLE};
 
-static int need_fail(struct v2_state *s, const struct v2_event *ev, const struct ctx *c, int m,
-                     int p, int g) {
+int v2_need_fail(struct v2_state *s, const struct v2_event *ev, const struct v2_ctx *c, int m,
+                 int p, int g) {
   const char *what = v2_type_name(ev->type);
   if (m == MUST && c->m == V2_NONE)
     return v2_fail(s->err, ev->off, "%s: expected a thread", what);
@@ -41,27 +34,14 @@ static int need_fail(struct v2_state *s, const struct v2_event *ev, const struct
   return 0;
 }
 
-static inline int need(struct v2_state *s, const struct v2_event *ev, const struct ctx *c, int m,
-                       int p, int g) {
-  if ((m == MUST && c->m == V2_NONE) || (p == MUST && c->p == V2_NONE) ||
-      (p == NO && c->p != V2_NONE) || (g == MUST && c->g == V2_NONE) ||
-      (g == NO && c->g != V2_NONE))
-    return need_fail(s, ev, c, m, p, g);
-  return 0;
-}
-
-static int user_ctx(struct v2_state *s, const struct v2_event *ev, const struct ctx *c) {
-  return need(s, ev, c, MUST, MUST, MUST);
-}
-
 static bool seq_next(uint64_t gen, uint64_t cur_gen, uint64_t cur, uint64_t seq) {
   return gen == cur_gen && seq == cur + 1;
 }
 
 /* Hands one event to the analysis; 1 on success (the event advanced). */
-static int emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, const struct ctx *c,
-                const uint64_t *args, struct v2_g *subj, struct v2_p *psubj, int old_state,
-                int new_state, const struct v2_out *extra) {
+int v2_emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, const struct v2_ctx *c,
+            const uint64_t *args, struct v2_g *subj, struct v2_p *psubj, int old_state,
+            int new_state, const struct v2_out *extra) {
   struct v2_out o;
   int sa = v2_spec_table[type].stack_arg, rc;
   o.type = type;
@@ -83,15 +63,9 @@ static int emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, con
   return rc < 0 ? rc : 1;
 }
 
-static struct v2_g *cur_g(struct v2_state *s, const struct ctx *c) {
-  if (c->gr && c->gr->id == c->g)
-    return c->gr;
-  return c->g == V2_NONE ? NULL : v2_g_lookup(s, c->g);
-}
-
-static struct v2_g *running_g(struct v2_state *s, const struct v2_event *ev, const struct ctx *c,
+static struct v2_g *running_g(struct v2_state *s, const struct v2_event *ev, const struct v2_ctx *c,
                               int want, int *rc) {
-  struct v2_g *g = cur_g(s, c);
+  struct v2_g *g = v2_cur_g(s, c);
   if (!g) {
     *rc = v2_fail(s->err, ev->off, "%s for goroutine %llu that does not exist",
                   v2_type_name(ev->type), (unsigned long long)c->g);
@@ -105,7 +79,8 @@ static struct v2_g *running_g(struct v2_state *s, const struct v2_event *ev, con
   return g;
 }
 
-static int proc_status(struct v2_state *s, struct v2_event *ev, struct ctx *c, struct ctx *n) {
+static int proc_status(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
+                       struct v2_ctx *n) {
   uint64_t pid = ev->args[0], st = ev->args[1], eff;
   struct v2_p *p;
   int old;
@@ -161,25 +136,25 @@ static int proc_status(struct v2_state *s, struct v2_event *ev, struct ctx *c, s
     c->p = pid;
     c->m = holder->id;
   }
-  return emit(s, ev, ev->type, c, ev->args, NULL, p, old, wire_p_state[eff], NULL);
+  return v2_emit(s, ev, ev->type, c, ev->args, NULL, p, old, wire_p_state[eff], NULL);
 }
 
-static int proc_start(struct v2_state *s, struct v2_event *ev, struct ctx *c, struct ctx *n) {
+static int proc_start(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
   struct v2_p *p = v2_p_lookup(s, ev->args[0]);
   int rc;
   if (!p || p->status != V2_P_IDLE || !seq_next(s->gen->num, p->seq_gen, p->seq, ev->args[1]) ||
       c->p != V2_NONE)
     return 0;
-  rc = need(s, ev, c, MUST, NO, MAY);
+  rc = v2_need(s, ev, c, MUST, NO, MAY);
   if (rc < 0)
     return rc;
   p->status = V2_P_RUNNING;
   p->seq = ev->args[1];
   n->p = p->id;
-  return emit(s, ev, ev->type, c, ev->args, NULL, p, PS_IDLE, PS_RUNNING, NULL);
+  return v2_emit(s, ev, ev->type, c, ev->args, NULL, p, PS_IDLE, PS_RUNNING, NULL);
 }
 
-static int proc_stop(struct v2_state *s, struct v2_event *ev, struct ctx *c, struct ctx *n) {
+static int proc_stop(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
   struct v2_p *p = c->p == V2_NONE ? NULL : v2_p_lookup(s, c->p);
   int rc;
   if (!p)
@@ -187,15 +162,15 @@ static int proc_stop(struct v2_state *s, struct v2_event *ev, struct ctx *c, str
   if (p->status != V2_P_RUNNING && p->status != V2_P_SYSCALL)
     return v2_fail(s->err, ev->off, "ProcStop for proc %llu that is not running",
                    (unsigned long long)p->id);
-  rc = need(s, ev, c, MUST, MUST, MAY);
+  rc = v2_need(s, ev, c, MUST, MUST, MAY);
   if (rc < 0)
     return rc;
   p->status = V2_P_IDLE;
   n->p = V2_NONE;
-  return emit(s, ev, ev->type, c, ev->args, NULL, p, PS_RUNNING, PS_IDLE, NULL);
+  return v2_emit(s, ev, ev->type, c, ev->args, NULL, p, PS_RUNNING, PS_IDLE, NULL);
 }
 
-static int proc_steal(struct v2_state *s, struct v2_event *ev, struct ctx *c, struct ctx *n) {
+static int proc_steal(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
   struct v2_p *p = v2_p_lookup(s, ev->args[0]);
   uint64_t victim = ev->args[2];
   struct v2_m *vm;
@@ -204,7 +179,7 @@ static int proc_steal(struct v2_state *s, struct v2_event *ev, struct ctx *c, st
   if (!p || (p->status != V2_P_SYSCALL && p->status != V2_P_ABANDONED) ||
       !seq_next(s->gen->num, p->seq_gen, p->seq, ev->args[1]))
     return 0;
-  rc = need(s, ev, c, MUST, MAY, MAY);
+  rc = v2_need(s, ev, c, MUST, MAY, MAY);
   if (rc < 0)
     return rc;
   old = p->status;
@@ -212,13 +187,13 @@ static int proc_steal(struct v2_state *s, struct v2_event *ev, struct ctx *c, st
   p->seq = ev->args[1];
   before = old == V2_P_ABANDONED ? PS_IDLE : PS_RUNNING;
   if (old == V2_P_ABANDONED)
-    return emit(s, ev, ev->type, c, ev->args, NULL, p, before, PS_IDLE, NULL);
+    return v2_emit(s, ev, ev->type, c, ev->args, NULL, p, before, PS_IDLE, NULL);
   if (victim == c->m) {
     if (c->p != p->id)
       return v2_fail(s->err, ev->off, "thread steals proc %llu from itself but holds proc %llu",
                      (unsigned long long)p->id, (unsigned long long)c->p);
     n->p = V2_NONE;
-    return emit(s, ev, ev->type, c, ev->args, NULL, p, before, PS_IDLE, NULL);
+    return v2_emit(s, ev, ev->type, c, ev->args, NULL, p, before, PS_IDLE, NULL);
   }
   vm = v2_m_find(s, victim);
   if (!vm)
@@ -229,10 +204,10 @@ static int proc_steal(struct v2_state *s, struct v2_event *ev, struct ctx *c, st
                    (unsigned long long)p->id, (unsigned long long)victim,
                    (unsigned long long)vm->p);
   vm->p = V2_NONE;
-  return emit(s, ev, ev->type, c, ev->args, NULL, p, before, PS_IDLE, NULL);
+  return v2_emit(s, ev, ev->type, c, ev->args, NULL, p, before, PS_IDLE, NULL);
 }
 
-static int go_status(struct v2_state *s, struct v2_event *ev, struct ctx *c, struct ctx *n) {
+static int go_status(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
   uint64_t gid = ev->args[0], mid = ev->args[1], st = ev->args[2];
   struct v2_g *g;
   int old;
@@ -294,17 +269,17 @@ static int go_status(struct v2_state *s, struct v2_event *ev, struct ctx *c, str
       c->m = mid;
     }
   }
-  return emit(s, ev, ev->type, c, ev->args, g, NULL, old, wire_g_state[st], NULL);
+  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, old, wire_g_state[st], NULL);
 }
 
-static int go_create(struct v2_state *s, struct v2_event *ev, struct ctx *c, struct ctx *n) {
+static int go_create(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
   uint64_t gid = ev->args[0];
   struct v2_g *cur, *g;
-  int rc = need(s, ev, c, MUST, MUST, MAY);
+  int rc = v2_need(s, ev, c, MUST, MUST, MAY);
   bool blocked = ev->type == V2_EV_GO_CREATE_BLOCKED;
   if (rc < 0)
     return rc;
-  cur = cur_g(s, c);
+  cur = v2_cur_g(s, c);
   if (cur && cur->status != V2_G_RUNNING)
     return v2_fail(s->err, ev->off, "%s by goroutine %llu that is not running",
                    v2_type_name(ev->type), (unsigned long long)c->g);
@@ -317,15 +292,15 @@ static int go_create(struct v2_state *s, struct v2_event *ev, struct ctx *c, str
   g->seq_gen = s->gen->num;
   g->astate = GS_NOTEXIST;
   (void)n;
-  return emit(s, ev, ev->type, c, ev->args, g, NULL, GS_NOTEXIST,
-              blocked ? GS_WAITING : GS_RUNNABLE, NULL);
+  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_NOTEXIST,
+                 blocked ? GS_WAITING : GS_RUNNABLE, NULL);
 }
 
-static int go_create_syscall(struct v2_state *s, struct v2_event *ev, struct ctx *c,
-                             struct ctx *n) {
+static int go_create_syscall(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
+                             struct v2_ctx *n) {
   uint64_t gid = ev->args[0];
   struct v2_g *g;
-  int rc = need(s, ev, c, MUST, MAY, NO);
+  int rc = v2_need(s, ev, c, MUST, MAY, NO);
   if (rc < 0)
     return rc;
   if (gid == V2_NONE || v2_g_lookup(s, gid))
@@ -338,12 +313,13 @@ static int go_create_syscall(struct v2_state *s, struct v2_event *ev, struct ctx
   g->astate = GS_NOTEXIST;
   n->g = gid;
   n->gr = g;
-  return emit(s, ev, ev->type, c, ev->args, g, NULL, GS_NOTEXIST, GS_SYSCALL, NULL);
+  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_NOTEXIST, GS_SYSCALL, NULL);
 }
 
 /* GoDestroy, GoStop, GoBlock: the running goroutine leaves its thread. */
-static int go_stop_exec(struct v2_state *s, struct v2_event *ev, struct ctx *c, struct ctx *n) {
-  int rc = user_ctx(s, ev, c), new_state;
+static int go_stop_exec(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
+                        struct v2_ctx *n) {
+  int rc = v2_user_ctx(s, ev, c), new_state;
   struct v2_g *g;
   if (rc < 0)
     return rc;
@@ -352,32 +328,32 @@ static int go_stop_exec(struct v2_state *s, struct v2_event *ev, struct ctx *c, 
     return rc;
   n->g = V2_NONE;
   if (ev->type == V2_EV_GO_DESTROY) {
-    rc = emit(s, ev, ev->type, c, ev->args, g, NULL, GS_RUNNING, GS_NOTEXIST, NULL);
+    rc = v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_RUNNING, GS_NOTEXIST, NULL);
     v2_an_retire(s, g);
     v2_g_delete(s, g);
     return rc;
   }
   g->status = ev->type == V2_EV_GO_STOP ? V2_G_RUNNABLE : V2_G_WAITING;
   new_state = ev->type == V2_EV_GO_STOP ? GS_RUNNABLE : GS_WAITING;
-  return emit(s, ev, ev->type, c, ev->args, g, NULL, GS_RUNNING, new_state, NULL);
+  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_RUNNING, new_state, NULL);
 }
 
-static int go_start(struct v2_state *s, struct v2_event *ev, struct ctx *c, struct ctx *n) {
+static int go_start(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
   struct v2_g *g = v2_g_lookup(s, ev->args[0]);
   int rc;
   if (!g || g->status != V2_G_RUNNABLE || !seq_next(s->gen->num, g->seq_gen, g->seq, ev->args[1]))
     return 0;
-  rc = need(s, ev, c, MUST, MUST, NO);
+  rc = v2_need(s, ev, c, MUST, MUST, NO);
   if (rc < 0)
     return rc;
   g->status = V2_G_RUNNING;
   g->seq = ev->args[1];
   n->g = g->id;
   n->gr = g;
-  return emit(s, ev, ev->type, c, ev->args, g, NULL, GS_RUNNABLE, GS_RUNNING, NULL);
+  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_RUNNABLE, GS_RUNNING, NULL);
 }
 
-static int go_unblock(struct v2_state *s, struct v2_event *ev, struct ctx *c, struct ctx *n) {
+static int go_unblock(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
   struct v2_g *g = v2_g_lookup(s, ev->args[0]);
   if (!g || g->status != V2_G_WAITING || !seq_next(s->gen->num, g->seq_gen, g->seq, ev->args[1]))
     return 0;
@@ -385,15 +361,15 @@ static int go_unblock(struct v2_state *s, struct v2_event *ev, struct ctx *c, st
   g->seq = ev->args[1];
   (void)n;
   /* Anything may unblock a goroutine (e.g. sysmon): no context to check. */
-  return emit(s, ev, ev->type, c, ev->args, g, NULL, GS_WAITING, GS_RUNNABLE, NULL);
+  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_WAITING, GS_RUNNABLE, NULL);
 }
 
 /* GoSwitch(Destroy): unblock next, block (or destroy) current, start next. */
-static int go_switch(struct v2_state *s, struct v2_event *ev, struct ctx *c, struct ctx *n) {
+static int go_switch(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
   static const uint64_t no_args[4] = {0, 0, 0, 0};
   struct v2_g *cur, *next;
-  struct ctx sc;
-  int rc = user_ctx(s, ev, c);
+  struct v2_ctx sc;
+  int rc = v2_user_ctx(s, ev, c);
   if (rc < 0)
     return rc;
   cur = running_g(s, ev, c, V2_G_RUNNING, &rc);
@@ -403,14 +379,14 @@ static int go_switch(struct v2_state *s, struct v2_event *ev, struct ctx *c, str
   if (!next || next->status != V2_G_WAITING ||
       !seq_next(s->gen->num, next->seq_gen, next->seq, ev->args[1]))
     return 0;
-  rc = emit(s, ev, ev->type, c, ev->args, next, NULL, GS_WAITING, GS_RUNNABLE, NULL);
+  rc = v2_emit(s, ev, ev->type, c, ev->args, next, NULL, GS_WAITING, GS_RUNNABLE, NULL);
   if (rc < 0)
     return rc;
   if (ev->type == V2_EV_GO_SWITCH) {
     cur->status = V2_G_WAITING;
-    rc = emit(s, ev, V2_EV_GO_BLOCK, c, no_args, cur, NULL, GS_RUNNING, GS_WAITING, NULL);
+    rc = v2_emit(s, ev, V2_EV_GO_BLOCK, c, no_args, cur, NULL, GS_RUNNING, GS_WAITING, NULL);
   } else {
-    rc = emit(s, ev, V2_EV_GO_DESTROY, c, no_args, cur, NULL, GS_RUNNING, GS_NOTEXIST, NULL);
+    rc = v2_emit(s, ev, V2_EV_GO_DESTROY, c, no_args, cur, NULL, GS_RUNNING, GS_NOTEXIST, NULL);
     v2_an_retire(s, cur);
     v2_g_delete(s, cur);
   }
@@ -422,11 +398,12 @@ static int go_switch(struct v2_state *s, struct v2_event *ev, struct ctx *c, str
   n->gr = next;
   sc = *c;
   sc.g = V2_NONE;
-  return emit(s, ev, V2_EV_GO_START, &sc, ev->args, next, NULL, GS_RUNNABLE, GS_RUNNING, NULL);
+  return v2_emit(s, ev, V2_EV_GO_START, &sc, ev->args, next, NULL, GS_RUNNABLE, GS_RUNNING, NULL);
 }
 
-static int syscall_begin(struct v2_state *s, struct v2_event *ev, struct ctx *c, struct ctx *n) {
-  int rc = user_ctx(s, ev, c);
+static int syscall_begin(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
+                         struct v2_ctx *n) {
+  int rc = v2_user_ctx(s, ev, c);
   struct v2_g *g;
   struct v2_p *p;
   (void)n;
@@ -446,11 +423,12 @@ static int syscall_begin(struct v2_state *s, struct v2_event *ev, struct ctx *c,
   g->status = V2_G_SYSCALL;
   p->status = V2_P_SYSCALL;
   p->seq = ev->args[0];
-  return emit(s, ev, ev->type, c, ev->args, g, NULL, GS_RUNNING, GS_SYSCALL, NULL);
+  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_RUNNING, GS_SYSCALL, NULL);
 }
 
-static int syscall_end(struct v2_state *s, struct v2_event *ev, struct ctx *c, struct ctx *n) {
-  int rc = user_ctx(s, ev, c);
+static int syscall_end(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
+                       struct v2_ctx *n) {
+  int rc = v2_user_ctx(s, ev, c);
   struct v2_g *g;
   struct v2_p *p;
   (void)n;
@@ -465,11 +443,11 @@ static int syscall_end(struct v2_state *s, struct v2_event *ev, struct ctx *c, s
                    (unsigned long long)c->p);
   g->status = V2_G_RUNNING;
   p->status = V2_P_RUNNING;
-  return emit(s, ev, ev->type, c, ev->args, g, NULL, GS_SYSCALL, GS_RUNNING, NULL);
+  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_SYSCALL, GS_RUNNING, NULL);
 }
 
-static int syscall_end_blocked(struct v2_state *s, struct v2_event *ev, struct ctx *c,
-                               struct ctx *n) {
+static int syscall_end_blocked(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
+                               struct v2_ctx *n) {
   struct v2_g *g;
   int rc;
   if (c->p != V2_NONE) {
@@ -480,7 +458,7 @@ static int syscall_end_blocked(struct v2_state *s, struct v2_event *ev, struct c
     if (p->status == V2_P_SYSCALL)
       return 0; /* wait until the proc is stopped or stolen */
   }
-  rc = need(s, ev, c, MUST, MAY, MUST);
+  rc = v2_need(s, ev, c, MUST, MAY, MUST);
   if (rc < 0)
     return rc;
   g = running_g(s, ev, c, V2_G_SYSCALL, &rc);
@@ -488,12 +466,12 @@ static int syscall_end_blocked(struct v2_state *s, struct v2_event *ev, struct c
     return rc;
   g->status = V2_G_RUNNABLE;
   n->g = V2_NONE;
-  return emit(s, ev, ev->type, c, ev->args, g, NULL, GS_SYSCALL, GS_RUNNABLE, NULL);
+  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_SYSCALL, GS_RUNNABLE, NULL);
 }
 
-static int destroy_syscall(struct v2_state *s, struct v2_event *ev, struct ctx *c,
-                           struct ctx *n) {
-  int rc = need(s, ev, c, MUST, MAY, MUST);
+static int destroy_syscall(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
+                           struct v2_ctx *n) {
+  int rc = v2_need(s, ev, c, MUST, MAY, MUST);
   struct v2_g *g;
   if (rc < 0)
     return rc;
@@ -511,234 +489,17 @@ static int destroy_syscall(struct v2_state *s, struct v2_event *ev, struct ctx *
                      (unsigned long long)c->p);
     p->status = V2_P_ABANDONED;
     n->p = V2_NONE;
-    rc = emit(s, ev, V2_EV_PROC_STEAL, c, steal, NULL, p, PS_RUNNING, PS_IDLE, NULL);
+    rc = v2_emit(s, ev, V2_EV_PROC_STEAL, c, steal, NULL, p, PS_RUNNING, PS_IDLE, NULL);
     if (rc < 0)
       return rc;
   }
-  rc = emit(s, ev, ev->type, c, ev->args, g, NULL, GS_SYSCALL, GS_NOTEXIST, NULL);
+  rc = v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_SYSCALL, GS_NOTEXIST, NULL);
   v2_an_retire(s, g);
   v2_g_delete(s, g);
   return rc;
 }
 
-static int task_begin(struct v2_state *s, struct v2_event *ev, struct ctx *c) {
-  uint32_t slot;
-  int rc = user_ctx(s, ev, c);
-  if (rc < 0)
-    return rc;
-  if (v2_map_get(&s->tasks, ev->args[0]) != V2_IDX_NONE)
-    return v2_fail(s->err, ev->off, "task id %llu begins twice", (unsigned long long)ev->args[0]);
-  if (s->n_task_free) {
-    slot = s->task_free[--s->n_task_free];
-  } else {
-    if (s->n_task_slots == s->cap_task_slots) {
-      s->cap_task_slots = s->cap_task_slots ? s->cap_task_slots * 2 : 64;
-      s->task_slots = xreallocarray(s->task_slots, s->cap_task_slots, sizeof(*s->task_slots));
-    }
-    slot = (uint32_t)s->n_task_slots++;
-  }
-  s->task_slots[slot].name =
-      ev->idx[2] == V2_IDX_NONE ? 0 : 1 + v2_gen_global_string(s->in, s->gen, ev->idx[2]);
-  s->task_slots[slot].begin = 0; /* set by the analysis at emission */
-  v2_map_put(&s->tasks, ev->args[0], slot);
-  return emit(s, ev, ev->type, c, ev->args, NULL, NULL, 0, 0, NULL);
-}
-
-static int task_end(struct v2_state *s, struct v2_event *ev, struct ctx *c) {
-  uint32_t slot = v2_map_get(&s->tasks, ev->args[0]);
-  struct v2_out x;
-  int rc = user_ctx(s, ev, c);
-  if (rc < 0)
-    return rc;
-  memset(&x, 0, sizeof(x));
-  if (slot != V2_IDX_NONE) {
-    x.ann_name = s->task_slots[slot].name;
-    x.ann_begin = s->task_slots[slot].begin;
-    v2_map_del(&s->tasks, ev->args[0]);
-    if (s->n_task_free == s->cap_task_free) {
-      s->cap_task_free = s->cap_task_free ? s->cap_task_free * 2 : 64;
-      s->task_free = xreallocarray(s->task_free, s->cap_task_free, sizeof(*s->task_free));
-    }
-    s->task_free[s->n_task_free++] = slot;
-  }
-  return emit(s, ev, ev->type, c, ev->args, NULL, NULL, 0, 0, &x);
-}
-
-/* Regions nest per goroutine and are matched by (task, name); an end with
- * no open region began before the trace and is accepted. */
-static int region(struct v2_state *s, struct v2_event *ev, struct ctx *c) {
-  struct v2_g *g;
-  struct v2_out x;
-  uint32_t name;
-  int rc = user_ctx(s, ev, c);
-  if (rc < 0)
-    return rc;
-  g = cur_g(s, c);
-  if (!g)
-    return v2_fail(s->err, ev->off, "region event for unknown goroutine %llu",
-                   (unsigned long long)c->g);
-  name = ev->idx[1] == V2_IDX_NONE ? 0 : 1 + v2_gen_global_string(s->in, s->gen, ev->idx[1]);
-  memset(&x, 0, sizeof(x));
-  x.ann_name = name;
-  if (ev->type == V2_EV_REGION_BEGIN) {
-    if (g->n_regions >= V2_MAX_REGION_DEPTH)
-      return v2_fail(s->err, ev->off, "regions of goroutine %llu nested too deeply",
-                     (unsigned long long)g->id);
-    if (g->n_regions == g->cap_regions) {
-      g->cap_regions = g->cap_regions ? g->cap_regions * 2 : 4;
-      g->regions = xreallocarray(g->regions, g->cap_regions, sizeof(*g->regions));
-    }
-    g->regions[g->n_regions++] = (struct v2_region){ev->args[0], name, 0};
-  } else if (g->n_regions) {
-    struct v2_region *r = &g->regions[g->n_regions - 1];
-    if (r->task != ev->args[0] || r->name != name)
-      return v2_fail(s->err, ev->off, "region end does not match the innermost open region of "
-                     "goroutine %llu", (unsigned long long)g->id);
-    x.ann_begin = r->begin;
-    g->n_regions--;
-  }
-  return emit(s, ev, ev->type, c, ev->args, g, NULL, 0, 0, &x);
-}
-
-static int gc_event(struct v2_state *s, struct v2_event *ev, struct ctx *c) {
-  uint64_t seq = ev->args[0];
-  bool first = s->gen->num == s->initial_gen;
-  int rc;
-  switch (ev->type) {
-  case V2_EV_GC_ACTIVE:
-    if (first) {
-      if (s->gc_state != 0)
-        return v2_fail(s->err, ev->off, "GCActive in the first generation after another GC event");
-      break;
-    }
-    if (seq != s->gc_seq + 1)
-      return 0;
-    if (s->gc_state != 2)
-      return v2_fail(s->err, ev->off, "GCActive while no GC is running");
-    rc = user_ctx(s, ev, c);
-    if (rc < 0)
-      return rc;
-    break;
-  case V2_EV_GC_BEGIN:
-    if (s->gc_state == 0)
-      break;
-    if (seq != s->gc_seq + 1)
-      return 0;
-    if (s->gc_state == 2)
-      return v2_fail(s->err, ev->off, "GCBegin while a GC is already running");
-    rc = user_ctx(s, ev, c);
-    if (rc < 0)
-      return rc;
-    break;
-  default: /* GCEnd */
-    if (seq != s->gc_seq + 1)
-      return 0;
-    if (s->gc_state != 2)
-      return v2_fail(s->err, ev->off, "GCEnd while no GC is %s",
-                     s->gc_state ? "running" : "known to run");
-    rc = user_ctx(s, ev, c);
-    if (rc < 0)
-      return rc;
-  }
-  s->gc_seq = seq;
-  s->gc_state = ev->type == V2_EV_GC_END ? 1 : 2;
-  return emit(s, ev, ev->type, c, ev->args, NULL, NULL, 0, 0, NULL);
-}
-
-static int sweep(struct v2_state *s, struct v2_event *ev, struct ctx *c) {
-  bool first = s->gen->num == s->initial_gen;
-  struct v2_p *p;
-  int rc;
-  if (ev->type == V2_EV_GC_SWEEP_ACTIVE) {
-    p = v2_p_lookup(s, ev->args[0]);
-    if (!p)
-      return v2_fail(s->err, ev->off, "GCSweepActive for unknown proc %llu",
-                     (unsigned long long)ev->args[0]);
-    if (first && p->sweep_open)
-      return v2_fail(s->err, ev->off, "sweep of proc %llu active twice", (unsigned long long)p->id);
-    if (!first && !p->sweep_open)
-      return v2_fail(s->err, ev->off, "GCSweepActive for proc %llu that is not sweeping",
-                     (unsigned long long)p->id);
-    p->sweep_open = true;
-    return emit(s, ev, ev->type, c, ev->args, NULL, p, 0, 0, NULL);
-  }
-  rc = need(s, ev, c, MUST, MUST, MAY);
-  if (rc < 0)
-    return rc;
-  p = v2_p_lookup(s, c->p);
-  if (!p)
-    return v2_fail(s->err, ev->off, "%s on unknown proc %llu", v2_type_name(ev->type),
-                   (unsigned long long)c->p);
-  if (ev->type == V2_EV_GC_SWEEP_BEGIN && p->sweep_open)
-    return v2_fail(s->err, ev->off, "GCSweepBegin while proc %llu is already sweeping",
-                   (unsigned long long)p->id);
-  if (ev->type == V2_EV_GC_SWEEP_END && !p->sweep_open)
-    return v2_fail(s->err, ev->off, "GCSweepEnd without GCSweepBegin on proc %llu",
-                   (unsigned long long)p->id);
-  p->sweep_open = ev->type == V2_EV_GC_SWEEP_BEGIN;
-  return emit(s, ev, ev->type, c, ev->args, NULL, p, 0, 0, NULL);
-}
-
-/* STW and mark-assist ranges are bound to a goroutine. */
-static int go_range(struct v2_state *s, struct v2_event *ev, struct ctx *c) {
-  bool first = s->gen->num == s->initial_gen;
-  struct v2_out x;
-  struct v2_g *g;
-  int rc;
-  memset(&x, 0, sizeof(x));
-  if (ev->type == V2_EV_GC_ASSIST_ACTIVE) {
-    g = v2_g_lookup(s, ev->args[0]);
-    if (!g)
-      return v2_fail(s->err, ev->off, "GCMarkAssistActive for unknown goroutine %llu",
-                     (unsigned long long)ev->args[0]);
-    if (first && g->assist_open)
-      return v2_fail(s->err, ev->off, "mark assist of goroutine %llu active twice",
-                     (unsigned long long)g->id);
-    if (!first && !g->assist_open)
-      return v2_fail(s->err, ev->off, "GCMarkAssistActive for goroutine %llu not in an assist",
-                     (unsigned long long)g->id);
-    g->assist_open = 1;
-    return emit(s, ev, ev->type, c, ev->args, g, NULL, 0, 0, NULL);
-  }
-  rc = user_ctx(s, ev, c);
-  if (rc < 0)
-    return rc;
-  g = cur_g(s, c);
-  if (!g)
-    return v2_fail(s->err, ev->off, "%s for unknown goroutine %llu", v2_type_name(ev->type),
-                   (unsigned long long)c->g);
-  switch (ev->type) {
-  case V2_EV_STW_BEGIN:
-    if (g->stw_open)
-      return v2_fail(s->err, ev->off, "STWBegin while goroutine %llu is already stopping the world",
-                     (unsigned long long)g->id);
-    g->stw_open = 1;
-    g->stw_gc = ev->idx[0] != V2_IDX_NONE &&
-                (v2_str_class(&s->gen->strs[ev->idx[0]]) & V2_CLS_GC_STW);
-    break;
-  case V2_EV_STW_END:
-    if (!g->stw_open)
-      return v2_fail(s->err, ev->off, "STWEnd without STWBegin on goroutine %llu",
-                     (unsigned long long)g->id);
-    g->stw_open = 0;
-    x.stw_gc = g->stw_gc;
-    break;
-  case V2_EV_GC_ASSIST_BEGIN:
-    if (g->assist_open)
-      return v2_fail(s->err, ev->off, "GCMarkAssistBegin while goroutine %llu is assisting",
-                     (unsigned long long)g->id);
-    g->assist_open = 1;
-    break;
-  default:
-    if (!g->assist_open)
-      return v2_fail(s->err, ev->off, "GCMarkAssistEnd without begin on goroutine %llu",
-                     (unsigned long long)g->id);
-    g->assist_open = 0;
-  }
-  return emit(s, ev, ev->type, c, ev->args, g, NULL, 0, 0, &x);
-}
-
-static int dispatch(struct v2_state *s, struct v2_event *ev, struct ctx *c, struct ctx *n) {
+static int dispatch(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
   int rc;
   switch (ev->type) {
   case V2_EV_PROC_STATUS:
@@ -777,29 +538,29 @@ static int dispatch(struct v2_state *s, struct v2_event *ev, struct ctx *c, stru
   case V2_EV_GO_DESTROY_SYSCALL:
     return destroy_syscall(s, ev, c, n);
   case V2_EV_TASK_BEGIN:
-    return task_begin(s, ev, c);
+    return v2_task_begin(s, ev, c);
   case V2_EV_TASK_END:
-    return task_end(s, ev, c);
+    return v2_task_end(s, ev, c);
   case V2_EV_REGION_BEGIN:
   case V2_EV_REGION_END:
-    return region(s, ev, c);
+    return v2_region(s, ev, c);
   case V2_EV_GC_ACTIVE:
   case V2_EV_GC_BEGIN:
   case V2_EV_GC_END:
-    return gc_event(s, ev, c);
+    return v2_gc_event(s, ev, c);
   case V2_EV_GC_SWEEP_ACTIVE:
   case V2_EV_GC_SWEEP_BEGIN:
   case V2_EV_GC_SWEEP_END:
-    return sweep(s, ev, c);
+    return v2_sweep(s, ev, c);
   case V2_EV_STW_BEGIN:
   case V2_EV_STW_END:
   case V2_EV_GC_ASSIST_ACTIVE:
   case V2_EV_GC_ASSIST_BEGIN:
   case V2_EV_GC_ASSIST_END:
-    return go_range(s, ev, c);
+    return v2_go_range(s, ev, c);
   case V2_EV_HEAP_ALLOC:
   case V2_EV_HEAP_GOAL:
-    rc = need(s, ev, c, MUST, MUST, MAY);
+    rc = v2_need(s, ev, c, MUST, MUST, MAY);
     break;
   case V2_EV_PROCS_CHANGE:
     if (ev->args[0] > V2_MAX_GOMAXPROCS)
@@ -808,18 +569,18 @@ static int dispatch(struct v2_state *s, struct v2_event *ev, struct ctx *c, stru
     /* fallthrough */
   case V2_EV_GO_LABEL:
   case V2_EV_USER_LOG:
-    rc = user_ctx(s, ev, c);
+    rc = v2_user_ctx(s, ev, c);
     break;
   default: /* experimental events */
-    rc = need(s, ev, c, MUST, MAY, MAY);
+    rc = v2_need(s, ev, c, MUST, MAY, MAY);
   }
   if (rc < 0)
     return rc;
-  return emit(s, ev, ev->type, c, ev->args, NULL, NULL, 0, 0, NULL);
+  return v2_emit(s, ev, ev->type, c, ev->args, NULL, NULL, 0, 0, NULL);
 }
 
 int v2_order_advance(struct v2_state *s, struct v2_event *ev, uint64_t m, uint32_t mi) {
-  struct ctx c, n;
+  struct v2_ctx c, n;
   int rc;
   if (!s->initial_gen)
     s->initial_gen = s->gen->num;

@@ -14,7 +14,7 @@
 #define GROW(arr, n, cap, init)                                                                    \
   do {                                                                                             \
     if ((n) == (cap)) {                                                                            \
-      (cap) = (cap) ? (cap) * 2 : (init);                                                          \
+      (cap) = (cap) ? (cap)*2 : (init);                                                            \
       (arr) = xreallocarray((arr), (cap), sizeof(*(arr)));                                         \
     }                                                                                              \
   } while (0)
@@ -95,8 +95,8 @@ static int strings_batch(struct v2_gen *g, const uint8_t *base, size_t off, size
       return v2_fail(err, at, "bad string length varint");
     p += k;
     if (n > V2_MAX_STRING)
-      return v2_fail(err, at, "string %llu is %llu bytes long (maximum %d)",
-                     (unsigned long long)id, (unsigned long long)n, V2_MAX_STRING);
+      return v2_fail(err, at, "string %llu is %llu bytes long (maximum %d)", (unsigned long long)id,
+                     (unsigned long long)n, V2_MAX_STRING);
     if (n > (size_t)(end - p))
       return v2_fail(err, at, "string %llu crosses the end of its batch", (unsigned long long)id);
     if (id == 0 || v2_map_get(&g->str_map, id) != V2_IDX_NONE)
@@ -112,8 +112,7 @@ static int strings_batch(struct v2_gen *g, const uint8_t *base, size_t off, size
   return 0;
 }
 
-static int stacks_batch(struct v2_gen *g, const uint8_t *base, size_t off, size_t len,
-                        char **err) {
+static int stacks_batch(struct v2_gen *g, const uint8_t *base, size_t off, size_t len, char **err) {
   const uint8_t *p = base + off + 1, *end = base + off + len;
   while (p < end) {
     uint64_t id, n, v[4];
@@ -165,8 +164,7 @@ static int cpu_batch(struct v2_gen *g, const uint8_t *base, size_t off, size_t l
     uint64_t v[5];
     size_t k, at = (size_t)(p - base);
     if (*p != V2_EV_CPU_SAMPLE)
-      return v2_fail(err, at, "expected CPUSample in CPU samples batch, got %s",
-                     v2_type_name(*p));
+      return v2_fail(err, at, "expected CPUSample in CPU samples batch, got %s", v2_type_name(*p));
     p++;
     for (int j = 0; j < 5; j++) {
       if (!(k = v2_uvarint(p, end, &v[j])))
@@ -175,8 +173,8 @@ static int cpu_batch(struct v2_gen *g, const uint8_t *base, size_t off, size_t l
     }
     GROW(g->cpu, g->n_cpu, g->cap_cpu, 256);
     /* time and stack are resolved once the frequency and stacks are known */
-    g->cpu[g->n_cpu] = (struct v2_cpu_sample){0, v[0], v[1], v[2], v[3], v[4], V2_IDX_NONE,
-                                              (uint32_t)g->n_cpu};
+    g->cpu[g->n_cpu] =
+        (struct v2_cpu_sample){0, v[0], v[1], v[2], v[3], v[4], V2_IDX_NONE, (uint32_t)g->n_cpu};
     g->n_cpu++;
   }
   return 0;
@@ -257,8 +255,7 @@ static int read_batch_header(struct v2_reader *r, struct batch_hdr *h, char **er
   }
   for (int i = 0; i < 4; i++) {
     if (!(k = v2_uvarint(p, end, fields[i])))
-      return v2_fail(err, h->start, "%s batch header (%s)", v2_varint_problem(p, end),
-                     names[i]);
+      return v2_fail(err, h->start, "%s batch header (%s)", v2_varint_problem(p, end), names[i]);
     p += k;
   }
   if (h->size > V2_MAX_BATCH)
@@ -330,8 +327,8 @@ static int gen_finish(struct v2_gen *g, int minor, size_t end_off, char **err) {
   bool ok;
   build_direct(&g->str_map, g->n_strs, g->max_str_id, &g->str_direct, &g->n_str_direct,
                &g->cap_str_direct);
-  build_direct(&g->stack_map, g->n_stacks, g->max_stack_id, &g->stack_direct,
-               &g->n_stack_direct, &g->cap_stack_direct);
+  build_direct(&g->stack_map, g->n_stacks, g->max_stack_id, &g->stack_direct, &g->n_stack_direct,
+               &g->cap_stack_direct);
   if (!g->freq)
     return v2_fail(err, end_off, "generation %llu has no frequency", (unsigned long long)g->num);
   if (minor >= 25 && !g->have_clock)

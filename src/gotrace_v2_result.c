@@ -198,9 +198,13 @@ uint32_t v2_gen_global_stack_slow(struct v2_intern *in, struct v2_gen *g, uint32
   return id;
 }
 
-size_t v2_intern_stacks(const struct v2_intern *in) { return in->n_stacks; }
+size_t v2_intern_stacks(const struct v2_intern *in) {
+  return in->n_stacks;
+}
 
-size_t v2_intern_strings(const struct v2_intern *in) { return in->n_strs; }
+size_t v2_intern_strings(const struct v2_intern *in) {
+  return in->n_strs;
+}
 
 void v2_intern_stack_to_trace(const struct v2_intern *in, uint32_t stack, struct trace_stack *ret) {
   const struct istack *st = &in->stacks[stack];

@@ -11,7 +11,9 @@
 
 #define G_CHUNK 1024
 
-void v2_map_init(struct v2_map *m) { memset(m, 0, sizeof(*m)); }
+void v2_map_init(struct v2_map *m) {
+  memset(m, 0, sizeof(*m));
+}
 
 void v2_map_done(struct v2_map *m) {
   free(m->keys);

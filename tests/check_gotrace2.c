@@ -51,8 +51,8 @@ const struct gotrace_v2_goroutine *grows_find(const struct grows *r, uint64_t id
   return NULL;
 }
 
-void parse_ok(const uint8_t *data, size_t len, struct trace_summary *s,
-              struct gotrace_v2_stats *st, struct grows *rows) {
+void parse_ok(const uint8_t *data, size_t len, struct trace_summary *s, struct gotrace_v2_stats *st,
+              struct grows *rows) {
   struct gotrace_v2_opts o = {0};
   char *err = NULL;
   int rc;
@@ -289,8 +289,8 @@ static void check_batches_tsv(const char *name, const struct gotrace_v2_stats *s
   free(text);
 }
 
-static void real_trace(const char *file, const char *expect, const char *batches,
-                       uint64_t from_gen, struct trace_summary *s, struct gotrace_v2_stats *st) {
+static void real_trace(const char *file, const char *expect, const char *batches, uint64_t from_gen,
+                       struct trace_summary *s, struct gotrace_v2_stats *st) {
   size_t len;
   uint8_t *data = t_read_data(file, &len);
   struct grows rows = {0};
@@ -386,8 +386,7 @@ START_TEST(test_flight_recorder) {
 }
 END_TEST
 
-static void same_results(const struct trace_summary *a, const struct trace_summary *b,
-                         bool names) {
+static void same_results(const struct trace_summary *a, const struct trace_summary *b, bool names) {
   ck_assert_int_eq(a->duration_ns, b->duration_ns);
   ck_assert_int_eq(a->events, b->events);
   ck_assert_int_eq(a->procs, b->procs);

@@ -26,7 +26,9 @@ void tbuf_put(struct tbuf *b, const void *p, size_t n) {
   b->len += n;
 }
 
-void tbuf_byte(struct tbuf *b, uint8_t v) { tbuf_put(b, &v, 1); }
+void tbuf_byte(struct tbuf *b, uint8_t v) {
+  tbuf_put(b, &v, 1);
+}
 
 void tbuf_uvarint(struct tbuf *b, uint64_t v) {
   do {
@@ -148,7 +150,9 @@ void tenc_ev(struct tenc *e, uint8_t type, uint64_t ts, int n, ...) {
   va_end(ap);
 }
 
-void tenc_raw(struct tenc *e, const void *p, size_t n) { tbuf_put(&e->batch, p, n); }
+void tenc_raw(struct tenc *e, const void *p, size_t n) {
+  tbuf_put(&e->batch, p, n);
+}
 
 void tenc_gen_end(struct tenc *e) {
   tenc_end_batch(e);

@@ -60,8 +60,7 @@ uint8_t *tenc_done(struct tenc *e, size_t *ret_len);
  * target version does not have. */
 uint8_t *tr_convert(const uint8_t *data, size_t len, int to_minor, size_t *ret_len);
 /* Keeps the header and the generations from number first_gen on. */
-uint8_t *tr_from_generation(const uint8_t *data, size_t len, uint64_t first_gen,
-                            size_t *ret_len);
+uint8_t *tr_from_generation(const uint8_t *data, size_t len, uint64_t first_gen, size_t *ret_len);
 /* Offsets where batches (and end-of-generation bytes) start, in order. */
 size_t tr_batch_offsets(const uint8_t *data, size_t len, size_t *offs, size_t max);
 

@@ -193,13 +193,13 @@ static void finish_check(struct tenc *e, const char *want) {
 }
 
 static void c_bad_varint(struct tenc *e) {
-  static const uint8_t ev[] = {V2_EV_HEAP_ALLOC, 1, 0xff, 0xff, 0xff, 0xff, 0xff,
-                               0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+  static const uint8_t ev[] = {
+      V2_EV_HEAP_ALLOC, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
   tenc_raw(e, ev, sizeof(ev));
 }
 static void c_varint_overflow(struct tenc *e) {
-  static const uint8_t ev[] = {V2_EV_HEAP_ALLOC, 1, 0xff, 0xff, 0xff, 0xff, 0xff,
-                               0xff, 0xff, 0xff, 0xff, 0x02};
+  static const uint8_t ev[] = {
+      V2_EV_HEAP_ALLOC, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
   tenc_raw(e, ev, sizeof(ev));
 }
 static void c_event_past_batch(struct tenc *e) {
@@ -216,7 +216,9 @@ static void c_frame_string(struct tenc *e) {
   struct tframe f = {0x30, 55, 2, 1};
   tenc_stack(e, 9, 1, &f);
 }
-static void c_cpu_stack(struct tenc *e) { tenc_cpu(e, B + 5, 1, 0, 1, 42); }
+static void c_cpu_stack(struct tenc *e) {
+  tenc_cpu(e, B + 5, 1, 0, 1, 42);
+}
 static void c_block_without_g(struct tenc *e) {
   tenc_ev(e, V2_EV_GO_BLOCK, B + 10, 2, (uint64_t)3, (uint64_t)1);
   tenc_ev(e, V2_EV_GO_BLOCK, B + 20, 2, (uint64_t)3, (uint64_t)1);
@@ -228,7 +230,9 @@ static void c_start_unknown(struct tenc *e) {
 static void c_start_running(struct tenc *e) {
   tenc_ev(e, V2_EV_GO_START, B + 20, 2, (uint64_t)1, (uint64_t)1);
 }
-static void c_syscall_end(struct tenc *e) { tenc_ev(e, V2_EV_GO_SYSCALL_END, B + 10, 0); }
+static void c_syscall_end(struct tenc *e) {
+  tenc_ev(e, V2_EV_GO_SYSCALL_END, B + 10, 0);
+}
 static void c_create_twice(struct tenc *e) {
   tenc_ev(e, V2_EV_GO_CREATE, B + 10, 3, (uint64_t)2, (uint64_t)1, (uint64_t)1);
   tenc_ev(e, V2_EV_GO_CREATE, B + 20, 3, (uint64_t)2, (uint64_t)1, (uint64_t)1);
@@ -239,7 +243,9 @@ static void c_status_mismatch(struct tenc *e) {
 static void c_bad_status(struct tenc *e) {
   tenc_ev(e, V2_EV_GO_STATUS, B + 10, 3, (uint64_t)5, (uint64_t)1, (uint64_t)9);
 }
-static void c_stw_end(struct tenc *e) { tenc_ev(e, V2_EV_STW_END, B + 10, 0); }
+static void c_stw_end(struct tenc *e) {
+  tenc_ev(e, V2_EV_STW_END, B + 10, 0);
+}
 static void c_assist_twice(struct tenc *e) {
   tenc_ev(e, V2_EV_GC_ASSIST_BEGIN, B + 10, 1, (uint64_t)1);
   tenc_ev(e, V2_EV_GC_ASSIST_BEGIN, B + 20, 1, (uint64_t)1);
@@ -290,8 +296,12 @@ static void c_syscall_seq(struct tenc *e) {
 static void c_gomaxprocs(struct tenc *e) {
   tenc_ev(e, V2_EV_PROCS_CHANGE, B + 10, 2, (uint64_t)5000, (uint64_t)0);
 }
-static void c_dup_string(struct tenc *e) { tenc_string(e, 1, "again"); }
-static void c_string_zero(struct tenc *e) { tenc_string(e, 0, "zero"); }
+static void c_dup_string(struct tenc *e) {
+  tenc_string(e, 1, "again");
+}
+static void c_string_zero(struct tenc *e) {
+  tenc_string(e, 0, "zero");
+}
 static void c_long_string(struct tenc *e) {
   char s[1100];
   memset(s, 'a', sizeof(s) - 1);

@@ -17,8 +17,12 @@
 #define MS 1000000ULL
 #define B 1000000ULL /* base time of the synthetic traces */
 
-static void ev0(struct tenc *e, uint8_t t, uint64_t ts) { tenc_ev(e, t, ts, 0); }
-static void ev1(struct tenc *e, uint8_t t, uint64_t ts, uint64_t a) { tenc_ev(e, t, ts, 1, a); }
+static void ev0(struct tenc *e, uint8_t t, uint64_t ts) {
+  tenc_ev(e, t, ts, 0);
+}
+static void ev1(struct tenc *e, uint8_t t, uint64_t ts, uint64_t a) {
+  tenc_ev(e, t, ts, 1, a);
+}
 static void ev2(struct tenc *e, uint8_t t, uint64_t ts, uint64_t a, uint64_t b) {
   tenc_ev(e, t, ts, 2, a, b);
 }

@@ -21,8 +21,8 @@ void grows_free(struct grows *r);
 const struct gotrace_v2_goroutine *grows_find(const struct grows *r, uint64_t id);
 
 /* Parses with stats and goroutine rows; asserts success. */
-void parse_ok(const uint8_t *data, size_t len, struct trace_summary *s,
-              struct gotrace_v2_stats *st, struct grows *rows);
+void parse_ok(const uint8_t *data, size_t len, struct trace_summary *s, struct gotrace_v2_stats *st,
+              struct grows *rows);
 /* Parses and returns the error code; *ret_err is set on failure. */
 int parse_err(const uint8_t *data, size_t len, char **ret_err);
 const struct trace_group *find_group(const struct trace_summary *s, const char *fn);
