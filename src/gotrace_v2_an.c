@@ -147,46 +147,67 @@ void v2_an_finalize(struct v2_state *s, struct v2_g *g, int64_t t, bool trig) {
   g->finalized = true;
 }
 
+static void prof_close(struct v2_an *a, struct v2_g *g, int k, int64_t t) {
+  struct prof *pr = &a->prof[k];
+  uint32_t st = g->prof_stack[k];
+  if (st >= pr->cap) {
+    size_t cap = pr->cap ? pr->cap : 256;
+    while (cap <= st)
+      cap *= 2;
+    pr->count = xreallocarray(pr->count, cap, sizeof(*pr->count));
+    pr->ns = xreallocarray(pr->ns, cap, sizeof(*pr->ns));
+    memset(pr->count + pr->cap, 0, (cap - pr->cap) * sizeof(*pr->count));
+    memset(pr->ns + pr->cap, 0, (cap - pr->cap) * sizeof(*pr->ns));
+    pr->cap = cap;
+  }
+  pr->count[st]++;
+  pr->ns[st] += t - g->prof_t[k];
+  pr->total_count++;
+  pr->total_ns += t - g->prof_t[k];
+}
+
+/* Blocking profiles (doc 5.3, Go 1.26 rule): an interval opens at the first
+ * transition into the profile's state (with the reason it wants) and
+ * closes at the next transition into another state. */
 static void prof_track(struct v2_state *s, const struct v2_out *o, struct v2_g *g, int new_state,
                        int cls) {
-  static const int want[TRACE_PROFILE_COUNT] = {GS_WAITING, GS_WAITING, GS_SYSCALL, GS_RUNNABLE};
-  struct v2_an *a = s->an;
-  for (int k = 0; k < TRACE_PROFILE_COUNT; k++) {
-    if (!(g->prof_on & (1u << k))) {
-      bool match = new_state == want[k];
-      if (k == TRACE_PROFILE_NET)
-        match = match && (cls & V2_CLS_NETWORK);
-      else if (k == TRACE_PROFILE_SYNC)
-        match = match && (cls & V2_CLS_SYNC_PROF);
-      if (match) {
-        uint32_t st = V2_STACK_EMPTY;
-        if (o->stack != V2_IDX_NONE)
-          st = v2_gen_global_stack(s->in, s->gen, o->stack);
-        g->prof_on |= (uint8_t)(1u << k);
-        g->prof_t[k] = o->time;
-        g->prof_stack[k] = st;
-      }
-      continue;
+  enum {
+    NET = 1 << TRACE_PROFILE_NET,
+    SYNC = 1 << TRACE_PROFILE_SYNC,
+    SYSCALL = 1 << TRACE_PROFILE_SYSCALL,
+    SCHED = 1 << TRACE_PROFILE_SCHED,
+  };
+  unsigned same, open, close;
+  switch (new_state) {
+  case GS_WAITING:
+    same = NET | SYNC;
+    open = ((cls & V2_CLS_NETWORK) ? NET : 0) | ((cls & V2_CLS_SYNC_PROF) ? SYNC : 0);
+    break;
+  case GS_SYSCALL:
+    same = open = SYSCALL;
+    break;
+  case GS_RUNNABLE:
+    same = open = SCHED;
+    break;
+  default:
+    same = open = 0;
+  }
+  close = g->prof_on & ~same;
+  open &= ~g->prof_on;
+  for (int k = 0; close; k++, close >>= 1)
+    if (close & 1)
+      prof_close(s->an, g, k, o->time);
+  g->prof_on &= (uint8_t)same;
+  if (open) {
+    uint32_t st = o->stack != V2_IDX_NONE ? v2_gen_global_stack(s->in, s->gen, o->stack)
+                                          : V2_STACK_EMPTY;
+    for (int k = 0; k < TRACE_PROFILE_COUNT; k++) {
+      if (!(open & (1u << k)))
+        continue;
+      g->prof_t[k] = o->time;
+      g->prof_stack[k] = st;
     }
-    if (new_state == want[k])
-      continue;
-    g->prof_on &= (uint8_t) ~(1u << k);
-    struct prof *pr = &a->prof[k];
-    uint32_t st = g->prof_stack[k];
-    if (st >= pr->cap) {
-      size_t cap = pr->cap ? pr->cap : 256;
-      while (cap <= st)
-        cap *= 2;
-      pr->count = xreallocarray(pr->count, cap, sizeof(*pr->count));
-      pr->ns = xreallocarray(pr->ns, cap, sizeof(*pr->ns));
-      memset(pr->count + pr->cap, 0, (cap - pr->cap) * sizeof(*pr->count));
-      memset(pr->ns + pr->cap, 0, (cap - pr->cap) * sizeof(*pr->ns));
-      pr->cap = cap;
-    }
-    pr->count[st]++;
-    pr->ns[st] += o->time - g->prof_t[k];
-    pr->total_count++;
-    pr->total_ns += o->time - g->prof_t[k];
+    g->prof_on |= (uint8_t)open;
   }
 }
 

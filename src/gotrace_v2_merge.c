@@ -28,7 +28,11 @@ struct merge {
   struct v2_state *s;
   struct cursor *cur;
   size_t n_cur, cap_cur;
-  uint32_t *heap; /* cursor indices */
+  struct hent {
+    int64_t time;
+    uint64_t tie;
+    uint32_t idx; /* cursor */
+  } *heap;
   size_t n_heap;
   uint32_t *popped;
   uint64_t tie;
@@ -74,24 +78,32 @@ static int cursor_next(struct merge *mg, struct cursor *c) {
   c->ev.type = *p++;
   c->ev.nargs = sp->nargs;
   c->ev.off = off;
-  if (p < end && *p < 0x80) {
-    dt = *p++;
-  } else {
-    if (!(k = v2_uvarint(p, end, &dt)))
-      return v2_fail(s->err, off, "%s %s timestamp", v2_varint_problem(p, end), sp->name);
-    p += k;
-  }
-  for (unsigned i = 0; i < sp->nargs; i++) {
+  /* dt and the arguments: varints, mostly one byte */
+  for (unsigned i = 0; i <= sp->nargs; i++) {
+    uint64_t v;
     if (p < end && *p < 0x80) {
-      c->ev.args[i] = *p++;
-      continue;
+      v = *p++;
+    } else {
+      if (!(k = v2_uvarint(p, end, &v))) {
+        if (!i)
+          return v2_fail(s->err, off, "%s %s timestamp", v2_varint_problem(p, end), sp->name);
+        return v2_fail(s->err, off, "%s %s argument %u", v2_varint_problem(p, end), sp->name, i);
+      }
+      p += k;
     }
-    if (!(k = v2_uvarint(p, end, &c->ev.args[i])))
-      return v2_fail(s->err, off, "%s %s argument %u", v2_varint_problem(p, end), sp->name, i + 1);
-    p += k;
+    if (i)
+      c->ev.args[i - 1] = v;
+    else
+      dt = v;
   }
-  if (dt > UINT64_MAX - c->raw || !v2_units_to_ns((double)dt, g->ns_per_unit, &dns) ||
-      dns > INT64_MAX - c->t)
+  if (dt > UINT64_MAX - c->raw)
+    return v2_fail(s->err, off, "timestamp out of range");
+  if (g->ns_per_unit == 64.0 && dt < (1ULL << 40)) {
+    dns = (int64_t)dt * 64; /* the usual clock: exact, no float needed */
+  } else if (!v2_units_to_ns((double)dt, g->ns_per_unit, &dns)) {
+    return v2_fail(s->err, off, "timestamp out of range");
+  }
+  if (dns > INT64_MAX - c->t)
     return v2_fail(s->err, off, "timestamp out of range");
   c->raw += dt;
   c->t += dns;
@@ -117,45 +129,43 @@ static int cursor_next(struct merge *mg, struct cursor *c) {
   return 1;
 }
 
-static bool less(const struct merge *mg, uint32_t a, uint32_t b) {
-  const struct cursor *x = &mg->cur[a], *y = &mg->cur[b];
-  return x->ev.time < y->ev.time || (x->ev.time == y->ev.time && x->tie < y->tie);
+static inline bool less(const struct hent *x, const struct hent *y) {
+  return x->time < y->time || (x->time == y->time && x->tie < y->tie);
 }
 
 static void heap_push(struct merge *mg, uint32_t c) {
   size_t i = mg->n_heap++;
-  mg->heap[i] = c;
+  struct hent e = {mg->cur[c].ev.time, mg->cur[c].tie, c};
   while (i > 0) {
     size_t parent = (i - 1) / 2;
-    if (!less(mg, mg->heap[i], mg->heap[parent]))
+    if (!less(&e, &mg->heap[parent]))
       break;
-    uint32_t t = mg->heap[i];
     mg->heap[i] = mg->heap[parent];
-    mg->heap[parent] = t;
     i = parent;
   }
+  mg->heap[i] = e;
 }
 
 static void sift_down(struct merge *mg, size_t i) {
+  struct hent e = mg->heap[i];
   for (;;) {
-    size_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < mg->n_heap && less(mg, mg->heap[l], mg->heap[m]))
-      m = l;
-    if (r < mg->n_heap && less(mg, mg->heap[r], mg->heap[m]))
-      m = r;
-    if (m == i)
+    size_t l = 2 * i + 1, r = l + 1, m;
+    if (l >= mg->n_heap)
       break;
-    uint32_t t = mg->heap[i];
+    m = r < mg->n_heap && less(&mg->heap[r], &mg->heap[l]) ? r : l;
+    if (!less(&mg->heap[m], &e))
+      break;
     mg->heap[i] = mg->heap[m];
-    mg->heap[m] = t;
     i = m;
   }
+  mg->heap[i] = e;
 }
 
 static uint32_t heap_pop(struct merge *mg) {
-  uint32_t top = mg->heap[0];
+  uint32_t top = mg->heap[0].idx;
   mg->heap[0] = mg->heap[--mg->n_heap];
-  sift_down(mg, 0);
+  if (mg->n_heap)
+    sift_down(mg, 0);
   return top;
 }
 
@@ -167,10 +177,13 @@ static int requeue(struct merge *mg, uint32_t idx, bool at_top) {
     return rc;
   if (rc > 0) {
     c->tie = ++mg->tie;
-    if (at_top)
+    if (at_top) {
+      mg->heap[0].time = c->ev.time;
+      mg->heap[0].tie = c->tie;
       sift_down(mg, 0);
-    else
+    } else {
       heap_push(mg, idx);
+    }
     return 0;
   }
   if (c->mi != V2_IDX_NONE)
@@ -240,18 +253,18 @@ static int merge_generation(struct merge *mg) {
     bool done = false;
     if (!mg->n_heap && ci >= g->n_cpu)
       break;
-    if (ci < g->n_cpu && (!mg->n_heap || g->cpu[ci].time < mg->cur[mg->heap[0]].ev.time)) {
+    if (ci < g->n_cpu && (!mg->n_heap || g->cpu[ci].time < mg->heap[0].time)) {
       v2_an_cpu_sample(s, g->cpu[ci++].time);
       continue;
     }
     /* Almost always the earliest event can happen right away. */
     {
-      struct cursor *c = &mg->cur[mg->heap[0]];
+      struct cursor *c = &mg->cur[mg->heap[0].idx];
       rc = v2_order_advance(s, &c->ev, c->m, c->mi);
       if (rc < 0)
         return rc;
       if (rc > 0) {
-        rc = requeue(mg, mg->heap[0], true);
+        rc = requeue(mg, mg->heap[0].idx, true);
         if (rc < 0)
           return rc;
         continue;
@@ -280,7 +293,7 @@ static int merge_generation(struct merge *mg) {
     /* Real traces almost never need the fallback; bound the work a
      * crafted one can cause (each stall costs a heap operation). */
     if (s->st.ordering_stalls > 16 * s->st.wire_events + 1000000)
-      return v2_fail(s->err, mg->cur[mg->heap[0]].ev.off,
+      return v2_fail(s->err, mg->cur[mg->heap[0].idx].ev.off,
                      "events arrive in an order that needs too much reordering");
     if (!done) {
       const struct cursor *c = &mg->cur[mg->popped[0]];

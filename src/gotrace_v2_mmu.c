@@ -27,7 +27,7 @@ struct pt {
 
 struct win {
   int64_t w;
-  double best;
+  double best; /* smallest integral of u over a window so far */
   size_t next_start; /* absolute index of the next breakpoint to try as a start */
   size_t seg_end;    /* segment hint for I(t - w) */
   size_t seg_start;  /* segment hint for I(start + w) */
@@ -66,7 +66,7 @@ struct v2_mmu *v2_mmu_new(void) {
   struct v2_mmu *m = xcalloc(1, sizeof(*m));
   for (int i = 0; i < TRACE_MMU_WINDOWS; i++) {
     m->win[i].w = trace_mmu_window_ns[i];
-    m->win[i].best = 2.0;
+    m->win[i].best = 2.0 * (double)m->win[i].w;
   }
   return m;
 }
@@ -104,8 +104,8 @@ static void trim(struct v2_mmu *m) {
   if (keep <= m->base)
     return;
   drop = keep - m->base;
-  if (drop * 2 < m->len && m->len < m->cap)
-    return; /* compact only now and then */
+  if (drop * 4 < m->len && m->len < m->cap)
+    return; /* not worth moving yet */
   memmove(m->h, m->h + drop, (m->len - drop) * sizeof(*m->h));
   m->len -= drop;
   m->base = keep;
@@ -134,22 +134,25 @@ static void commit(struct v2_mmu *m, struct pt p) {
     double v;
     /* The window ending at this point. */
     if (s >= m->t0) {
-      v = (acc - integral(m, s, &w->seg_end)) / (double)w->w;
+      v = acc - integral(m, s, &w->seg_end);
       if (v < w->best)
         w->best = v;
     }
     /* Windows starting at earlier breakpoints that now fit. */
-    while (w->next_start < m->n && AT(m, w->next_start)->t + w->w <= p.t) {
+    while (w->next_start < m->n) {
       const struct hp *st = AT(m, w->next_start);
+      if (st->t + w->w > p.t)
+        break;
       if (w->seg_start < w->next_start)
         w->seg_start = w->next_start;
-      v = (integral(m, st->t + w->w, &w->seg_start) - st->acc) / (double)w->w;
+      v = integral(m, st->t + w->w, &w->seg_start) - st->acc;
       if (v < w->best)
         w->best = v;
       w->next_start++;
     }
   }
-  trim(m);
+  if (m->len == m->cap || !(m->n & 1023))
+    trim(m);
 }
 
 /* 1/procs(t) as the reference tool has it: the last GOMAXPROCS change
@@ -260,7 +263,8 @@ size_t v2_mmu_finish(struct v2_mmu *m, int64_t t, double ret[TRACE_MMU_WINDOWS])
   total = AT(m, m->n - 1)->acc;
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
     /* A window longer than the trace is clamped to the whole trace. */
-    double v = m->win[k].w >= range ? total / (double)range : m->win[k].best;
+    double v = m->win[k].w >= range ? total / (double)range
+                                    : m->win[k].best / (double)m->win[k].w;
     ret[k] = v < 0 ? 0 : v > 1 ? 1 : v;
   }
   return m->n;
