@@ -28,6 +28,7 @@
 #define V2_MAX_STRING 1024
 #define V2_MAX_FRAMES 128
 #define V2_MAX_REGION_DEPTH 4096
+#define V2_MAX_ARGS 4 /* arguments after the timestamp delta */
 /* Sanity limits against adversarial input (memory and time stay bounded):
  * the runtime allows at most 1024 Ps (_MaxGomaxprocs) and 10000 threads
  * (debug.SetMaxThreads default); 2M live goroutines is ~700 MB of state. */
@@ -583,6 +584,8 @@ struct v2_an *v2_an_free(struct v2_an *a);
 /* Every ordered event, in order. May fail on inconsistent input. */
 int v2_an_event(struct v2_state *s, struct v2_out *o);
 void v2_an_sync(struct v2_state *s, int64_t time);
+/* HeapAlloc / HeapGoal (a fast path: half of all events). */
+void v2_an_heap(struct v2_state *s, uint8_t type, int64_t time, uint64_t bytes);
 void v2_an_cpu_sample(struct v2_state *s, int64_t time);
 /* Called before a goroutine record is freed / at the end for the rest. */
 void v2_an_retire(struct v2_state *s, struct v2_g *g);

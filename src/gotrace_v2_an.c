@@ -199,8 +199,8 @@ static void prof_track(struct v2_state *s, const struct v2_out *o, struct v2_g *
       prof_close(s->an, g, k, o->time);
   g->prof_on &= (uint8_t)same;
   if (open) {
-    uint32_t st = o->stack != V2_IDX_NONE ? v2_gen_global_stack(s->in, s->gen, o->stack)
-                                          : V2_STACK_EMPTY;
+    uint32_t st =
+        o->stack != V2_IDX_NONE ? v2_gen_global_stack(s->in, s->gen, o->stack) : V2_STACK_EMPTY;
     for (int k = 0; k < TRACE_PROFILE_COUNT; k++) {
       if (!(open & (1u << k)))
         continue;
@@ -586,16 +586,6 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
   case V2_EV_GC_ASSIST_END:
     assist_event(s, o);
     break;
-  case V2_EV_HEAP_ALLOC:
-    if (a->heap_min < 0 || (int64_t)(x[0] & INT64_MAX) < a->heap_min)
-      a->heap_min = (int64_t)(x[0] & INT64_MAX);
-    if ((int64_t)(x[0] & INT64_MAX) > a->heap_max)
-      a->heap_max = (int64_t)(x[0] & INT64_MAX);
-    break;
-  case V2_EV_HEAP_GOAL:
-    if ((int64_t)(x[0] & INT64_MAX) > a->goal_max)
-      a->goal_max = (int64_t)(x[0] & INT64_MAX);
-    break;
   case V2_EV_GO_LABEL:
     if (o->idx[0] != V2_IDX_NONE && (v2_str_class(&s->gen->strs[o->idx[0]]) & V2_CLS_GC_LABEL)) {
       g = v2_g_lookup(s, o->g);
@@ -616,6 +606,26 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
   }
   util_point(s, o->time);
   return 0;
+}
+
+void v2_an_heap(struct v2_state *s, uint8_t type, int64_t time, uint64_t bytes) {
+  struct v2_an *a = s->an;
+  int64_t v = (int64_t)(bytes & INT64_MAX);
+  if (time <= s->last_time)
+    time = s->last_time + 1;
+  s->last_time = time;
+  a->last_ts = time;
+  a->counts[type]++;
+  a->events++;
+  if (type == V2_EV_HEAP_ALLOC) {
+    if (a->heap_min < 0 || v < a->heap_min)
+      a->heap_min = v;
+    if (v > a->heap_max)
+      a->heap_max = v;
+  } else if (v > a->goal_max) {
+    a->goal_max = v;
+  }
+  util_point(s, time);
 }
 
 void v2_an_sync(struct v2_state *s, int64_t time) {

@@ -32,11 +32,29 @@ struct merge {
     int64_t time;
     uint64_t tie;
     uint32_t idx; /* cursor */
-  } *heap;
+  } * heap;
   size_t n_heap;
   uint32_t *popped;
   uint64_t tie;
 };
+
+/* A varint with at least 10 readable bytes; NULL when it is malformed. */
+static inline const uint8_t *fast_uvarint(const uint8_t *p, uint64_t *ret) {
+  uint64_t b = p[0], x;
+  size_t k;
+  if (b < 0x80) {
+    *ret = b;
+    return p + 1;
+  }
+  x = b & 0x7f;
+  b = p[1];
+  if (b < 0x80) {
+    *ret = x | b << 7;
+    return p + 2;
+  }
+  k = v2_uvarint(p, p + 10, ret);
+  return k ? p + k : NULL;
+}
 
 /* Loads the cursor's next event: 1, 0 when the thread has no more, <0. */
 static int cursor_next(struct merge *mg, struct cursor *c) {
@@ -78,23 +96,26 @@ static int cursor_next(struct merge *mg, struct cursor *c) {
   c->ev.type = *p++;
   c->ev.nargs = sp->nargs;
   c->ev.off = off;
-  /* dt and the arguments: varints, mostly one byte */
-  for (unsigned i = 0; i <= sp->nargs; i++) {
-    uint64_t v;
-    if (p < end && *p < 0x80) {
-      v = *p++;
-    } else {
+  /* dt and the arguments: varints, mostly one or two bytes */
+  const uint8_t *q = end - p >= 11 * (V2_MAX_ARGS + 1) ? fast_uvarint(p, &dt) : NULL;
+  for (unsigned i = 0; q && i < sp->nargs; i++)
+    q = fast_uvarint(q, &c->ev.args[i]);
+  if (q) {
+    p = q;
+  } else { /* near the end of the batch, or malformed: the careful way */
+    for (unsigned i = 0; i <= sp->nargs; i++) {
+      uint64_t v;
       if (!(k = v2_uvarint(p, end, &v))) {
         if (!i)
           return v2_fail(s->err, off, "%s %s timestamp", v2_varint_problem(p, end), sp->name);
         return v2_fail(s->err, off, "%s %s argument %u", v2_varint_problem(p, end), sp->name, i);
       }
       p += k;
+      if (i)
+        c->ev.args[i - 1] = v;
+      else
+        dt = v;
     }
-    if (i)
-      c->ev.args[i - 1] = v;
-    else
-      dt = v;
   }
   if (dt > UINT64_MAX - c->raw)
     return v2_fail(s->err, off, "timestamp out of range");

@@ -27,7 +27,7 @@ struct pt {
 
 struct win {
   int64_t w;
-  double best; /* smallest integral of u over a window so far */
+  double best;       /* smallest integral of u over a window so far */
   size_t next_start; /* absolute index of the next breakpoint to try as a start */
   size_t seg_end;    /* segment hint for I(t - w) */
   size_t seg_start;  /* segment hint for I(start + w) */
@@ -263,8 +263,7 @@ size_t v2_mmu_finish(struct v2_mmu *m, int64_t t, double ret[TRACE_MMU_WINDOWS])
   total = AT(m, m->n - 1)->acc;
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
     /* A window longer than the trace is clamped to the whole trace. */
-    double v = m->win[k].w >= range ? total / (double)range
-                                    : m->win[k].best / (double)m->win[k].w;
+    double v = m->win[k].w >= range ? total / (double)range : m->win[k].best / (double)m->win[k].w;
     ret[k] = v < 0 ? 0 : v > 1 ? 1 : v;
   }
   return m->n;

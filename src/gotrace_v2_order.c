@@ -560,8 +560,12 @@ static int dispatch(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, s
     return v2_go_range(s, ev, c);
   case V2_EV_HEAP_ALLOC:
   case V2_EV_HEAP_GOAL:
+    /* The most frequent event: straight to the analysis. */
     rc = v2_need(s, ev, c, MUST, MUST, MAY);
-    break;
+    if (rc < 0)
+      return rc;
+    v2_an_heap(s, ev->type, ev->time, ev->args[0]);
+    return 1;
   case V2_EV_PROCS_CHANGE:
     if (ev->args[0] > V2_MAX_GOMAXPROCS)
       return v2_fail(s->err, ev->off, "GOMAXPROCS %llu out of range (maximum %d)",
