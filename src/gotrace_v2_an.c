@@ -12,6 +12,13 @@
  * Blocking profiles use the Go 1.26 rule (doc 5.3): every transition
  * counts, stackless openers give an empty stack.
  *
+ * The utilization function for the MMU follows doc 5.5, except that a GC
+ * worker occupies its P only while it runs as one (upstream never forgets a
+ * worker and its per-P counters drift), an assist found active at trace
+ * start counts only while it runs, and every credit is given back to the P
+ * it was given to. bench/compare-tracecheck.py applies the same rules to
+ * tracecheck.py, and the results agree exactly on every trace tried.
+ *
  * GC CPU time (same definition for both trace formats): STW time x procs +
  * running time of dedicated/fractional mark workers + mark assist time +
  * sweep time (idle-priority mark workers excluded). Here mark assist time
