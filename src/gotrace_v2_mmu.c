@@ -97,6 +97,8 @@ static double integral(const struct v2_mmu *m, int64_t x, size_t *seg) {
 static void trim(struct v2_mmu *m) {
   size_t keep = m->n ? m->n - 1 : 0, drop;
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
+    if (m->win[k].best <= 0)
+      continue; /* done: no window can do better than 0 */
     keep = MIN(keep, m->win[k].next_start);
     keep = MIN(keep, m->win[k].seg_end);
     keep = MIN(keep, m->win[k].seg_start);
@@ -132,6 +134,8 @@ static void commit(struct v2_mmu *m, struct pt p) {
     struct win *w = &m->win[k];
     int64_t s = p.t - w->w;
     double v;
+    if (w->best <= 0)
+      continue; /* already minimal (e.g. a pause longer than the window) */
     /* The window ending at this point. */
     if (s >= m->t0) {
       v = acc - integral(m, s, &w->seg_end);
