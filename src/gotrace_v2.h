@@ -331,7 +331,6 @@ struct v2_g {
   uint32_t n_regions, cap_regions;
   /* analysis */
   uint8_t astate; /* GS_* as last reported */
-  bool finalized;
   bool in_assist_mmu, bg_running, ended;
   uint32_t name; /* interned group name + 1, 0 = none yet */
   int64_t create, start, end, total;
@@ -370,7 +369,6 @@ struct v2_m {
   uint64_t g, p;
   struct v2_g *gr;   /* record of g when known (checked against g before use) */
   uint64_t raw_last; /* last raw timestamp, for monotonicity */
-  uint64_t raw_gen;  /* generation of raw_last */
 };
 
 /* Everything one event hands to the analysis. */
@@ -392,13 +390,13 @@ struct v2_out {
 struct v2_mmu;
 struct v2_groups;
 
-struct prof {
+struct v2_prof {
   int64_t *count, *ns; /* by interned stack */
   size_t cap;
   int64_t total_count, total_ns;
 };
 
-struct ann_row {
+struct v2_ann_row {
   int kind; /* 0 task, 1 region, 2 log */
   uint32_t name;
   int64_t count, total_ns, max_ns;
@@ -410,7 +408,7 @@ struct v2_an {
   int64_t events;
   int64_t created, ended, seen;
   struct v2_groups *groups;
-  struct prof prof[TRACE_PROFILE_COUNT];
+  struct v2_prof prof[TRACE_PROFILE_COUNT];
   /* GC */
   int64_t gc_cycles, gc_active_first;
   bool gc_running;
@@ -430,7 +428,7 @@ struct v2_an {
   int64_t last_busy, last_nps; /* the utilization last passed on (-1 = none) */
   bool held;
   /* annotations */
-  struct ann_row *rows;
+  struct v2_ann_row *rows;
   size_t n_rows, cap_rows;
   struct v2_map row_map;
 };

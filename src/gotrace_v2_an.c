@@ -151,11 +151,10 @@ void v2_an_finalize(struct v2_state *s, struct v2_g *g, int64_t t, bool trig) {
     g->assist += t - g->lr_assist;
   g->ls = g->lr = g->lb = g->lsc = g->lscb = g->lr_sweep = g->lr_assist = 0;
   g->lb_cls = 0;
-  g->finalized = true;
 }
 
 static void prof_close(struct v2_an *a, struct v2_g *g, int k, int64_t t) {
-  struct prof *pr = &a->prof[k];
+  struct v2_prof *pr = &a->prof[k];
   uint32_t st = g->prof_stack[k];
   if (st >= pr->cap) {
     size_t cap = pr->cap ? pr->cap : 256;

@@ -291,7 +291,6 @@ static int go_create(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, 
   g->status = blocked ? V2_G_WAITING : V2_G_RUNNABLE;
   g->seq_gen = s->gen->num;
   g->astate = GS_NOTEXIST;
-  (void)n;
   return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_NOTEXIST,
                  blocked ? GS_WAITING : GS_RUNNABLE, NULL);
 }
@@ -359,7 +358,6 @@ static int go_unblock(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
     return 0;
   g->status = V2_G_RUNNABLE;
   g->seq = ev->args[1];
-  (void)n;
   /* Anything may unblock a goroutine (e.g. sysmon): no context to check. */
   return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_WAITING, GS_RUNNABLE, NULL);
 }
@@ -406,7 +404,6 @@ static int syscall_begin(struct v2_state *s, struct v2_event *ev, struct v2_ctx 
   int rc = v2_user_ctx(s, ev, c);
   struct v2_g *g;
   struct v2_p *p;
-  (void)n;
   if (rc < 0)
     return rc;
   g = running_g(s, ev, c, V2_G_RUNNING, &rc);
@@ -431,7 +428,6 @@ static int syscall_end(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c
   int rc = v2_user_ctx(s, ev, c);
   struct v2_g *g;
   struct v2_p *p;
-  (void)n;
   if (rc < 0)
     return rc;
   g = running_g(s, ev, c, V2_G_SYSCALL, &rc);

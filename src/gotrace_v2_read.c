@@ -180,10 +180,13 @@ static int cpu_batch(struct v2_gen *g, const uint8_t *base, size_t off, size_t l
   return 0;
 }
 
+/* Frequency (and, since Go 1.25, the clock snapshot that maps trace time
+ * to wall time; pprofd stores wall time with the capture already, so the
+ * snapshot is checked but not used). */
 static int sync_batch(struct v2_gen *g, int minor, const uint8_t *base, size_t off, size_t len,
-                      uint64_t ts, char **err) {
+                      char **err) {
   const uint8_t *p = base + off, *end = base + off + len;
-  uint64_t v, last = ts;
+  uint64_t v;
   size_t k;
   if (minor >= 25)
     p++; /* the Sync byte */
@@ -206,8 +209,6 @@ static int sync_batch(struct v2_gen *g, int minor, const uint8_t *base, size_t o
         if (!(k = v2_uvarint(p, end, &v)))
           return v2_fail(err, at, "bad varint in clock snapshot");
         p += k;
-        if (j == 0)
-          last += v;
       }
       g->have_clock = true;
     } else {
@@ -291,11 +292,11 @@ static int add_batch(struct v2_gen *g, int minor, const uint8_t *data, const str
     return cpu_batch(g, data, off, len, err);
   case V2_EV_FREQUENCY:
     if (minor < 25)
-      return sync_batch(g, minor, data, off, len, h->ts, err);
+      return sync_batch(g, minor, data, off, len, err);
     break;
   case V2_EV_SYNC:
     if (minor >= 25)
-      return sync_batch(g, minor, data, off, len, h->ts, err);
+      return sync_batch(g, minor, data, off, len, err);
     break;
   }
   add_event_batch(g, h->m, off, (uint32_t)len, h->ts);

@@ -12,7 +12,7 @@
 
 /* ---- annotations ---- */
 
-static struct ann_row *ann_row(struct v2_an *a, int kind, uint32_t name) {
+static struct v2_ann_row *ann_row(struct v2_an *a, int kind, uint32_t name) {
   uint64_t key = (uint64_t)kind << 32 | name;
   uint32_t i = v2_map_get(&a->row_map, key);
   if (i != V2_IDX_NONE)
@@ -21,12 +21,12 @@ static struct ann_row *ann_row(struct v2_an *a, int kind, uint32_t name) {
     a->cap_rows = a->cap_rows ? a->cap_rows * 2 : 16;
     a->rows = xreallocarray(a->rows, a->cap_rows, sizeof(*a->rows));
   }
-  a->rows[a->n_rows] = (struct ann_row){kind, name, 0, 0, 0};
+  a->rows[a->n_rows] = (struct v2_ann_row){kind, name, 0, 0, 0};
   v2_map_put(&a->row_map, key, (uint32_t)a->n_rows);
   return &a->rows[a->n_rows++];
 }
 
-static void ann_done(struct ann_row *r, int64_t d) {
+static void ann_done(struct v2_ann_row *r, int64_t d) {
   r->total_ns += d;
   if (d > r->max_ns)
     r->max_ns = d;
@@ -123,7 +123,7 @@ static int cmp_sample(const void *a, const void *b) {
 static void build_profiles(struct v2_state *s, struct trace_summary *ret) {
   struct v2_an *a = s->an;
   for (int k = 0; k < TRACE_PROFILE_COUNT; k++) {
-    const struct prof *pr = &a->prof[k];
+    const struct v2_prof *pr = &a->prof[k];
     struct trace_profile *out = &ret->profiles[k];
     size_t n = 0;
     for (size_t i = 0; i < pr->cap; i++)
@@ -163,7 +163,7 @@ static void build_annotations(struct v2_state *s, struct trace_summary *ret) {
   ret->n_annotations = a->n_rows;
   ret->annotations = a->n_rows ? xcalloc(a->n_rows, sizeof(*ret->annotations)) : NULL;
   for (size_t i = 0; i < a->n_rows; i++) {
-    const struct ann_row *r = &a->rows[i];
+    const struct v2_ann_row *r = &a->rows[i];
     struct trace_annotation *o = &ret->annotations[i];
     o->kind = xstrdup(kinds[r->kind]);
     o->name = xstrdup(r->name ? v2_intern_string_get(s->in, r->name - 1) : "");
@@ -184,9 +184,7 @@ int v2_an_finish(struct v2_state *s, struct trace_summary *ret) {
   t = a->last_ts;
   for (size_t i = 0; i < s->n_gslots; i++) {
     struct v2_g *g = v2_g_at(s, i);
-    if (g->id == V2_NONE && !g->slot && !g->create)
-      continue;
-    if (v2_map_get(&s->gmap, g->id) != g->slot)
+    if (g->id == V2_NONE) /* a freed slot */
       continue;
     if (g->bg_running)
       a->gc_cpu += t - g->bg_since;
