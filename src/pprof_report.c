@@ -5,6 +5,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -97,6 +99,39 @@ int pprof_report_text(const struct pprof_profile *p, const struct pprof_nodes *n
   return r < 0 ? -EFBIG : 0;
 }
 
+json_t *pprof_json_string(const char *s) {
+  json_t *j = json_string(s);
+  struct buf b;
+  const uint8_t *p = (const uint8_t *)s;
+
+  if (j)
+    return j;
+  buf_init(&b, SIZE_MAX);
+  while (*p) {
+    uint8_t c = *p;
+    size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+                                                  : (c & 0xf8) == 0xf0 ? 4 : 0;
+    bool ok = n > 0 && !(n == 2 && c < 0xc2) && !(n == 4 && c > 0xf4);
+    for (size_t i = 1; ok && i < n; i++)
+      ok = (p[i] & 0xc0) == 0x80;
+    if (ok && n == 3) /* no overlong forms or surrogates */
+      ok = !(c == 0xe0 && p[1] < 0xa0) && !(c == 0xed && p[1] >= 0xa0);
+    if (ok && n == 4)
+      ok = !(c == 0xf0 && p[1] < 0x90) && !(c == 0xf4 && p[1] >= 0x90);
+    if (ok) {
+      buf_append(&b, p, n);
+      p += n;
+    } else {
+      buf_append(&b, "\xef\xbf\xbd", 3);
+      p++;
+    }
+  }
+  buf_terminate(&b);
+  j = json_string((const char *)b.data);
+  buf_done(&b);
+  return j ? j : json_string("?");
+}
+
 json_t *pprof_report_json(const struct pprof_profile *p, const struct pprof_nodes *nodes,
                           const struct pprof_top *t) {
   const struct pprof_value_type *st = &p->sample_types[t->sample_index];
@@ -105,13 +140,15 @@ json_t *pprof_report_json(const struct pprof_profile *p, const struct pprof_node
   for (size_t i = 0; i < t->n_rows; i++) {
     const struct pprof_top_row *row = &t->rows[i];
     const struct pprof_node *n = &nodes->nodes[row->node];
-    json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "function", n->name, "file", n->file, "flat",
-                          (json_int_t)row->flat, "cum", (json_int_t)row->cum);
+    json_t *o = json_pack("{s:o, s:o, s:I, s:I}", "function", pprof_json_string(n->name), "file",
+                          pprof_json_string(n->file), "flat", (json_int_t)row->flat, "cum",
+                          (json_int_t)row->cum);
     if (row->inl != PPROF_INLINE_NONE)
       json_object_set_new(o, "inline", json_string(row->inl == PPROF_INLINE_FULL ? "inline"
                                                                                  : "partial"));
     json_array_append_new(rows, o);
   }
-  return json_pack("{s:s, s:s, s:i, s:I, s:o}", "sample_type", st->type, "unit", st->unit,
-                   "sample_index", t->sample_index, "total", (json_int_t)t->total, "rows", rows);
+  return json_pack("{s:o, s:o, s:i, s:I, s:o}", "sample_type", pprof_json_string(st->type), "unit",
+                   pprof_json_string(st->unit), "sample_index", t->sample_index, "total",
+                   (json_int_t)t->total, "rows", rows);
 }

@@ -18,6 +18,9 @@ int pprof_report_text(const struct pprof_profile *p, const struct pprof_nodes *n
  * "cum"}]} plus "sample_index", "inline" on inlined rows. */
 json_t *pprof_report_json(const struct pprof_profile *p, const struct pprof_nodes *nodes,
                           const struct pprof_top *t);
+/* A JSON string of s; bytes that are not UTF-8 become U+FFFD (profile
+ * strings come from the target and need not be valid). */
+json_t *pprof_json_string(const char *s);
 /* "Nov 21, 2026 at 11:40pm (UTC)" in the local time zone, like Go. */
 const char *pprof_format_time(int64_t time_nanos, char *buf, size_t size);
 
