@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <glob.h>
 #include <inttypes.h>
 #include <stdio.h>
