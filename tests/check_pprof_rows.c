@@ -131,12 +131,17 @@ START_TEST(test_corpus_rows) {
         sqlite3_bind_int64(st, 2, (int64_t)si);
         sqlite3_bind_text(st, 3, n->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, n->file, -1, SQLITE_STATIC);
-        ck_assert_msg(sqlite3_step(st) == SQLITE_ROW, "%s: %s missing", rel, n->name);
-        ck_assert_int_eq(sqlite3_column_int64(st, 0), t->rows[i].flat);
-        ck_assert_int_eq(sqlite3_column_int64(st, 1), t->rows[i].cum);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+          ck_assert_int_eq(sqlite3_column_int64(st, 0), t->rows[i].flat);
+          ck_assert_int_eq(sqlite3_column_int64(st, 1), t->rows[i].cum);
+          kept++;
+        } else {
+          /* Only a capped type leaves functions out, never the top by flat. */
+          ck_assert_msg(t->n_rows > 300 && i >= 150, "%s: %s missing", rel, n->name);
+        }
         sqlite3_finalize(st);
-        kept++;
       }
+      ck_assert_uint_eq(kept, MIN(t->n_rows, 300));
       ck_assert_int_eq(query_int(db.s, "SELECT count(*) FROM pprof_function_stats "
                                        "WHERE capture_id=?1 AND idx=?2",
                                  id, (int64_t)si),
