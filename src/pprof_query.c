@@ -1,0 +1,400 @@
+#include "config.h"
+
+#include "pprof_keymap.h"
+#include "pprof_query.h"
+#include "pprof_rows.h"
+#include "util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One row per (capture, sample type); the capture's rows are adjacent in
+ * either join order (both tables are keyed by capture id). */
+static const char sql_scan[] =
+    "SELECT c.id, c.target, c.started_at_ms, p.default_sample_type, t.idx, t.type, t.unit,"
+    " t.total, t.funcs FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id"
+    " JOIN pprof_sample_types t ON t.capture_id = c.id";
+static const char sql_ids[] =
+    "SELECT c.id FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id";
+static const char sql_one[] =
+    "SELECT c.id, c.target, c.started_at_ms, p.default_sample_type, t.idx, t.type, t.unit,"
+    " t.total, t.funcs FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id"
+    " JOIN pprof_sample_types t ON t.capture_id = c.id WHERE c.id = ?1";
+static const char sql_fn_name[] = "SELECT name, file FROM pprof_functions WHERE id = ?1";
+
+/* (group, function) -> accumulator, open addressing. */
+struct acc {
+  uint64_t *keys; /* group << 40 | function id, 0 = empty (ids start at 1) */
+  uint32_t *slot;
+  size_t n_slots, count;
+  uint64_t *entry_key;
+  int64_t *flat, *cum;
+  size_t cap;
+};
+
+static uint64_t mix(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  return k;
+}
+
+static void acc_grow(struct acc *a) {
+  size_t n = a->n_slots ? a->n_slots * 2 : 4096;
+  uint64_t *keys = xcalloc(n, sizeof(*keys));
+  uint32_t *slot = xcalloc(n, sizeof(*slot));
+  for (size_t i = 0; i < a->n_slots; i++) {
+    if (!a->keys[i])
+      continue;
+    size_t j = mix(a->keys[i]) & (n - 1);
+    while (keys[j])
+      j = (j + 1) & (n - 1);
+    keys[j] = a->keys[i];
+    slot[j] = a->slot[i];
+  }
+  free(a->keys);
+  free(a->slot);
+  a->keys = keys;
+  a->slot = slot;
+  a->n_slots = n;
+}
+
+static void acc_add(struct acc *a, uint64_t key, int64_t flat, int64_t cum) {
+  size_t j;
+
+  if ((a->count + 1) * 10 > a->n_slots * 7)
+    acc_grow(a);
+  j = mix(key) & (a->n_slots - 1);
+  while (a->keys[j] && a->keys[j] != key)
+    j = (j + 1) & (a->n_slots - 1);
+  if (!a->keys[j]) {
+    if (a->count == a->cap) {
+      a->cap = a->cap ? a->cap * 2 : 4096;
+      a->entry_key = xreallocarray(a->entry_key, a->cap, sizeof(*a->entry_key));
+      a->flat = xreallocarray(a->flat, a->cap, sizeof(*a->flat));
+      a->cum = xreallocarray(a->cum, a->cap, sizeof(*a->cum));
+    }
+    a->keys[j] = key;
+    a->slot[j] = (uint32_t)a->count;
+    a->entry_key[a->count] = key;
+    a->flat[a->count] = 0;
+    a->cum[a->count] = 0;
+    a->count++;
+  }
+  a->flat[a->slot[j]] += flat;
+  a->cum[a->slot[j]] += cum;
+}
+
+static void acc_done(struct acc *a) {
+  free(a->keys);
+  free(a->slot);
+  free(a->entry_key);
+  free(a->flat);
+  free(a->cum);
+}
+
+struct scan {
+  struct store *s;
+  const struct pprof_agg_opts *o;
+  struct pprof_agg *agg;
+  struct keymap groups;
+  struct acc acc;
+  int64_t want_index; /* -1 when matching by name or default */
+  const char *want_name, *want_noinuse;
+  int64_t cur_capture;
+  bool cur_matched;
+  uint64_t cur_group;
+  char *err;
+};
+
+static void add_triple(int64_t id, int64_t flat, int64_t cum, void *ud) {
+  struct scan *sc = ud;
+  acc_add(&sc->acc, sc->cur_group << 40 | (uint64_t)id, flat, cum);
+}
+
+static struct pprof_agg_group *group_for(struct scan *sc, const char *target, uint64_t *ret_idx) {
+  const char *key = sc->o->by_target ? target : "";
+  bool is_new;
+  uint32_t g = keymap_intern(&sc->groups, key, strlen(key), &is_new);
+  if (is_new) {
+    struct pprof_agg *a = sc->agg;
+    a->groups = xreallocarray(a->groups, g + 1, sizeof(*a->groups));
+    memset(&a->groups[g], 0, sizeof(a->groups[g]));
+    a->groups[g].target = sc->o->by_target ? xstrdup(target) : NULL;
+    a->groups[g].first_ms = INT64_MAX;
+    a->groups[g].last_ms = INT64_MIN;
+    a->n_groups = g + 1;
+  }
+  *ret_idx = g;
+  return &sc->agg->groups[g];
+}
+
+static void finish_capture(struct scan *sc) {
+  if (sc->cur_capture && !sc->cur_matched)
+    sc->agg->n_skipped++;
+}
+
+/* Handles one (capture, sample type) row. */
+static int scan_row(struct scan *sc, sqlite3_stmt *st) {
+  int64_t id = sqlite3_column_int64(st, 0);
+  const char *target = (const char *)sqlite3_column_text(st, 1);
+  int64_t at_ms = sqlite3_column_int64(st, 2);
+  int64_t def = sqlite3_column_int64(st, 3), idx = sqlite3_column_int64(st, 4);
+  const char *type = (const char *)sqlite3_column_text(st, 5);
+  const char *unit = (const char *)sqlite3_column_text(st, 6);
+  int64_t total = sqlite3_column_int64(st, 7);
+  struct pprof_agg_group *g;
+  bool match;
+
+  if (id != sc->cur_capture) {
+    finish_capture(sc);
+    sc->cur_capture = id;
+    sc->cur_matched = false;
+  }
+  if (sc->cur_matched)
+    return 0;
+  if (sc->want_index >= 0)
+    match = idx == sc->want_index;
+  else if (sc->want_name)
+    match = strcmp(type, sc->want_name) == 0 || strcmp(type, sc->want_noinuse) == 0;
+  else
+    match = idx == def;
+  if (!match)
+    return 0;
+  sc->cur_matched = true;
+  if (!sc->agg->unit) {
+    sc->agg->sample_type = xstrdup(type);
+    sc->agg->unit = xstrdup(unit);
+  } else if (strcmp(sc->agg->unit, unit) != 0 || strcmp(sc->agg->sample_type, type) != 0) {
+    sc->err = xasprintf("the selected captures disagree on the sample type: capture %" PRId64
+                        " has %s/%s where others have %s/%s; narrow the selection "
+                        "(--target, --type) or choose one with --sample-index",
+                        id, type, unit, sc->agg->sample_type, sc->agg->unit);
+    return -EINVAL;
+  }
+  g = group_for(sc, target ? target : "", &sc->cur_group);
+  g->total += total;
+  g->n_captures++;
+  g->first_ms = MIN(g->first_ms, at_ms);
+  g->last_ms = MAX(g->last_ms, at_ms);
+  sc->agg->n_captures++;
+  if (pprof_funcs_decode(sqlite3_column_blob(st, 8), (size_t)sqlite3_column_bytes(st, 8),
+                         add_triple, sc) < 0) {
+    sc->err = xasprintf("capture %" PRId64 ": corrupt pprof_sample_types.funcs", id);
+    return -EBADMSG;
+  }
+  return 0;
+}
+
+static int run_scan(struct scan *sc, const struct store_filter *f) {
+  sqlite3_stmt *st = NULL;
+  int rc, r;
+
+  if (f->limit > 0) {
+    /* The newest N captures first, then their rows one by one. */
+    int64_t *ids = NULL;
+    size_t n = 0, cap = 0;
+    r = store_filter_prepare(sc->s, f, sql_ids, NULL, &st);
+    if (r < 0)
+      return r;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      if (n == cap) {
+        cap = cap ? cap * 2 : 256;
+        ids = xreallocarray(ids, cap, sizeof(*ids));
+      }
+      ids[n++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    r = rc == SQLITE_DONE ? 0 : -EIO;
+    for (size_t i = 0; i < n && r == 0; i++) {
+      sqlite3_stmt *one = store_stmt(sc->s, sql_one);
+      if (!one) {
+        r = -EIO;
+        break;
+      }
+      sqlite3_bind_int64(one, 1, ids[i]);
+      while (r == 0 && (rc = sqlite3_step(one)) == SQLITE_ROW)
+        r = scan_row(sc, one);
+      sqlite3_reset(one);
+    }
+    free(ids);
+    return r;
+  }
+  r = store_filter_prepare(sc->s, f, sql_scan, "", &st);
+  if (r < 0)
+    return r;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    r = scan_row(sc, st);
+    if (r < 0)
+      break;
+  }
+  if (r == 0 && rc != SQLITE_DONE)
+    r = -EIO;
+  sqlite3_finalize(st);
+  return r;
+}
+
+struct sort_ctx {
+  bool cum;
+};
+
+static int64_t abs64(int64_t v) {
+  return v < 0 ? -v : v;
+}
+
+static int cmp_value(const void *a, const void *b, void *ud) {
+  const struct pprof_agg_row *l = a, *r = b;
+  const struct sort_ctx *c = ud;
+  int64_t lv = abs64(c->cum ? l->cum : l->flat), rv = abs64(c->cum ? r->cum : r->flat);
+  if (lv != rv)
+    return lv > rv ? -1 : 1;
+  if (l->name && r->name) {
+    int x = strcmp(l->name, r->name);
+    if (x)
+      return x;
+  }
+  lv = abs64(c->cum ? l->flat : l->cum);
+  rv = abs64(c->cum ? r->flat : r->cum);
+  if (lv != rv)
+    return lv > rv ? -1 : 1;
+  return l->function_id < r->function_id ? -1 : l->function_id > r->function_id;
+}
+
+static int fetch_name(struct store *s, struct pprof_agg_row *row) {
+  sqlite3_stmt *st = store_stmt(s, sql_fn_name);
+  if (!st)
+    return -EIO;
+  sqlite3_bind_int64(st, 1, row->function_id);
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    row->name = xstrdup((const char *)sqlite3_column_text(st, 0));
+    row->file = xstrdup((const char *)sqlite3_column_text(st, 1));
+  } else {
+    row->name = xasprintf("<function %" PRId64 ">", row->function_id);
+    row->file = xstrdup("");
+  }
+  sqlite3_reset(st);
+  return 0;
+}
+
+/* Sorts a group's rows by value, names the ones that make the cut (and
+ * those tied with the last), sorts again with names and cuts. */
+static int finish_group(struct store *s, struct pprof_agg_group *g, const struct pprof_agg_opts *o) {
+  struct sort_ctx c = {o->cum_sort};
+  size_t keep = o->limit && o->limit < g->n_rows ? o->limit : g->n_rows;
+  int r = 0;
+
+  g->n_functions = g->n_rows;
+  if (g->n_rows > 1)
+    qsort_r(g->rows, g->n_rows, sizeof(*g->rows), cmp_value, &c);
+  if (keep > 0 && keep < g->n_rows) {
+    int64_t last = abs64(o->cum_sort ? g->rows[keep - 1].cum : g->rows[keep - 1].flat);
+    while (keep < g->n_rows && abs64(o->cum_sort ? g->rows[keep].cum : g->rows[keep].flat) == last)
+      keep++;
+  }
+  for (size_t i = 0; i < keep && r == 0; i++)
+    r = fetch_name(s, &g->rows[i]);
+  if (r < 0)
+    return r;
+  g->n_rows = keep;
+  if (keep > 1)
+    qsort_r(g->rows, keep, sizeof(*g->rows), cmp_value, &c);
+  if (o->limit && g->n_rows > o->limit) {
+    for (size_t i = o->limit; i < g->n_rows; i++) {
+      free(g->rows[i].name);
+      free(g->rows[i].file);
+    }
+    g->n_rows = o->limit;
+  }
+  return 0;
+}
+
+static int cmp_groups(const void *a, const void *b) {
+  const struct pprof_agg_group *l = a, *r = b;
+  return strcmp(l->target ? l->target : "", r->target ? r->target : "");
+}
+
+int pprof_query_aggregate(struct store *s, const struct store_filter *f,
+                          const struct pprof_agg_opts *o, struct pprof_agg **ret, char **ret_err) {
+  struct scan sc;
+  struct store_filter ff = *f;
+  int64_t n;
+  int r;
+
+  memset(&sc, 0, sizeof(sc));
+  sc.s = s;
+  sc.o = o;
+  sc.agg = xcalloc(1, sizeof(*sc.agg));
+  sc.want_index = -1;
+  keymap_init(&sc.groups);
+  if (o->sample_type && parse_int64(o->sample_type, &n) == 0) {
+    sc.want_index = n;
+  } else if (o->sample_type) {
+    sc.want_name = o->sample_type;
+    sc.want_noinuse =
+        str_has_prefix(o->sample_type, "inuse_") ? o->sample_type + 6 : o->sample_type;
+  }
+  ff.status = CAPTURE_OK;
+  r = run_scan(&sc, &ff);
+  finish_capture(&sc);
+  if (r < 0) {
+    if (!sc.err)
+      sc.err = xasprintf("querying pprof rows: %s", store_errmsg(s));
+    goto fail;
+  }
+  if (sc.agg->n_captures == 0) {
+    sc.err = sc.agg->n_skipped
+                 ? xasprintf("none of the %zu matching captures has sample type '%s'",
+                             sc.agg->n_skipped, o->sample_type ? o->sample_type : "?")
+                 : xstrdup("no analysed pprof capture matches");
+    r = -ENOENT;
+    goto fail;
+  }
+  for (size_t i = 0; i < sc.acc.count; i++) {
+    struct pprof_agg_group *g = &sc.agg->groups[sc.acc.entry_key[i] >> 40];
+    if (g->n_rows % 256 == 0)
+      g->rows = xreallocarray(g->rows, g->n_rows + 256, sizeof(*g->rows));
+    memset(&g->rows[g->n_rows], 0, sizeof(g->rows[0]));
+    g->rows[g->n_rows].function_id = (int64_t)(sc.acc.entry_key[i] & ((1ULL << 40) - 1));
+    g->rows[g->n_rows].flat = sc.acc.flat[i];
+    g->rows[g->n_rows].cum = sc.acc.cum[i];
+    g->n_rows++;
+  }
+  for (size_t i = 0; i < sc.agg->n_groups && r == 0; i++)
+    r = finish_group(s, &sc.agg->groups[i], o);
+  if (r < 0) {
+    sc.err = xasprintf("reading function names: %s", store_errmsg(s));
+    goto fail;
+  }
+  qsort(sc.agg->groups, sc.agg->n_groups, sizeof(*sc.agg->groups), cmp_groups);
+  acc_done(&sc.acc);
+  keymap_done(&sc.groups);
+  *ret = sc.agg;
+  return 0;
+fail:
+  acc_done(&sc.acc);
+  keymap_done(&sc.groups);
+  pprof_agg_free(sc.agg);
+  *ret_err = sc.err;
+  return r;
+}
+
+struct pprof_agg *pprof_agg_free(struct pprof_agg *a) {
+  if (!a)
+    return NULL;
+  for (size_t i = 0; i < a->n_groups; i++) {
+    for (size_t j = 0; j < a->groups[i].n_rows; j++) {
+      free(a->groups[i].rows[j].name);
+      free(a->groups[i].rows[j].file);
+    }
+    free(a->groups[i].rows);
+    free(a->groups[i].target);
+  }
+  free(a->groups);
+  free(a->sample_type);
+  free(a->unit);
+  free(a);
+  return NULL;
+}
