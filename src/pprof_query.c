@@ -15,13 +15,13 @@
  * either join order (both tables are keyed by capture id). */
 static const char sql_scan[] =
     "SELECT c.id, c.target, c.started_at_ms, p.default_sample_type, t.idx, t.type, t.unit,"
-    " t.total, t.funcs FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id"
+    " t.total, p.funcs FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id"
     " JOIN pprof_sample_types t ON t.capture_id = c.id";
 static const char sql_ids[] =
     "SELECT c.id FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id";
 static const char sql_one[] =
     "SELECT c.id, c.target, c.started_at_ms, p.default_sample_type, t.idx, t.type, t.unit,"
-    " t.total, t.funcs FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id"
+    " t.total, p.funcs FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id"
     " JOIN pprof_sample_types t ON t.capture_id = c.id WHERE c.id = ?1";
 static const char sql_fn_name[] = "SELECT name, file FROM pprof_functions WHERE id = ?1";
 
@@ -182,8 +182,8 @@ static int scan_row(struct scan *sc, sqlite3_stmt *st) {
   g->last_ms = MAX(g->last_ms, at_ms);
   sc->agg->n_captures++;
   if (pprof_funcs_decode(sqlite3_column_blob(st, 8), (size_t)sqlite3_column_bytes(st, 8),
-                         add_triple, sc) < 0) {
-    sc->err = xasprintf("capture %" PRId64 ": corrupt pprof_sample_types.funcs", id);
+                         (size_t)idx, add_triple, sc) < 0) {
+    sc->err = xasprintf("capture %" PRId64 ": corrupt pprof_profiles.funcs", id);
     return -EBADMSG;
   }
   return 0;

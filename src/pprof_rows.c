@@ -12,17 +12,18 @@
 /* pprof_functions: every function seen in any capture, interned by
  * (name, file); ids are stable, so rows of different captures join.
  *
- * pprof_profiles: one row per capture analysed as pprof (header fields;
- * goroutines only for goroutine profiles).
+ * pprof_profiles: one row per capture analysed as pprof: header fields,
+ * goroutines (goroutine profiles only), and in `funcs` the same (function,
+ * flat, cum) triples as pprof_function_stats for all sample types in one
+ * compact blob: `pprofctl top --type` aggregates over 100,000 captures by
+ * reading one row per capture (by rowid) instead of hundreds.
  *
- * pprof_sample_types: per capture and sample type, the total and, in
- * `funcs`, the same (function, flat, cum) triples as pprof_function_stats
- * in a compact blob: `pprofctl top --type` aggregates over 100,000
- * captures by reading one row per capture instead of a few hundred.
+ * pprof_sample_types: per capture and sample type, name, unit and total.
  *
  * pprof_function_stats: per capture, sample type and kept function, flat
- * and cum in the profile's units; indexed by function for "how did this
- * function change over time" queries.
+ * and cum in the profile's units. No index by function: questions about a
+ * function's history select captures first (by target and time, which the
+ * captures indexes serve) and then read these rows by capture.
  *
  * pprof_goroutine_stacks: the most common stacks of goroutine profiles,
  * frames leaf first, one per line. */
@@ -42,7 +43,8 @@ const char store_schema_pprof[] =
     "  duration_nanos INTEGER NOT NULL,"
     "  samples INTEGER NOT NULL,"
     "  default_sample_type INTEGER NOT NULL,"
-    "  goroutines INTEGER"
+    "  goroutines INTEGER,"
+    "  funcs BLOB NOT NULL"
     ");"
     "CREATE TABLE pprof_sample_types ("
     "  capture_id INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,"
@@ -50,7 +52,6 @@ const char store_schema_pprof[] =
     "  type TEXT NOT NULL,"
     "  unit TEXT NOT NULL,"
     "  total INTEGER NOT NULL,"
-    "  funcs BLOB NOT NULL,"
     "  PRIMARY KEY (capture_id, idx)"
     ") WITHOUT ROWID;"
     "CREATE TABLE pprof_function_stats ("
@@ -61,7 +62,6 @@ const char store_schema_pprof[] =
     "  cum INTEGER NOT NULL,"
     "  PRIMARY KEY (capture_id, idx, function_id)"
     ") WITHOUT ROWID;"
-    "CREATE INDEX pprof_function_stats_by_function ON pprof_function_stats(function_id);"
     "CREATE TABLE pprof_goroutine_stacks ("
     "  capture_id INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,"
     "  rank INTEGER NOT NULL,"
@@ -75,11 +75,11 @@ static const char sql_fn_find[] = "SELECT id FROM pprof_functions WHERE name = ?
 static const char sql_fn_insert[] = "INSERT INTO pprof_functions (name, file) VALUES (?1, ?2)";
 static const char sql_profile[] =
     "INSERT INTO pprof_profiles (capture_id, period_type, period_unit, period, time_nanos,"
-    " duration_nanos, samples, default_sample_type, goroutines)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    " duration_nanos, samples, default_sample_type, goroutines, funcs)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 static const char sql_type[] =
-    "INSERT INTO pprof_sample_types (capture_id, idx, type, unit, total, funcs)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO pprof_sample_types (capture_id, idx, type, unit, total)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char sql_stat[] =
     "INSERT INTO pprof_function_stats (capture_id, idx, function_id, flat, cum)"
     " VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -156,23 +156,29 @@ static int cmp_triple(const void *a, const void *b) {
   return l->id < r->id ? -1 : l->id > r->id;
 }
 
-int pprof_funcs_encode(const int64_t *ids, const int64_t *flat, const int64_t *cum, size_t n,
-                       struct buf *out) {
+static int encode_section(const struct triple *in, size_t n, struct buf *out) {
   struct triple *t = xcalloc(n + 1, sizeof(*t));
+  struct buf sec;
   int64_t prev = 0;
   int r = 0;
 
-  for (size_t i = 0; i < n; i++)
-    t[i] = (struct triple){ids[i], flat[i], cum[i]};
+  buf_init(&sec, SIZE_MAX);
+  if (n)
+    memcpy(t, in, n * sizeof(*t));
   qsort(t, n, sizeof(*t), cmp_triple);
   for (size_t i = 0; i < n && r == 0; i++) {
-    r = put_varint(out, (uint64_t)(t[i].id - prev));
+    r = put_varint(&sec, (uint64_t)(t[i].id - prev));
     if (r == 0)
-      r = put_varint(out, zigzag(t[i].flat));
+      r = put_varint(&sec, zigzag(t[i].flat));
     if (r == 0)
-      r = put_varint(out, zigzag(t[i].cum));
+      r = put_varint(&sec, zigzag(t[i].cum));
     prev = t[i].id;
   }
+  if (r == 0)
+    r = put_varint(out, sec.len);
+  if (r == 0 && sec.len)
+    r = buf_append(out, sec.data, sec.len);
+  buf_done(&sec);
   free(t);
   return r;
 }
@@ -193,11 +199,22 @@ static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret) {
   return -EBADMSG;
 }
 
-int pprof_funcs_decode(const uint8_t *p, size_t len,
+int pprof_funcs_decode(const uint8_t *p, size_t len, size_t section,
                        void (*cb)(int64_t id, int64_t flat, int64_t cum, void *ud), void *ud) {
   const uint8_t *end = p + len;
   int64_t id = 0;
+  uint64_t sec_len;
 
+  for (size_t i = 0;; i++) {
+    if (p >= end)
+      return -ENOENT;
+    if (get_varint(&p, end, &sec_len) < 0 || sec_len > (uint64_t)(end - p))
+      return -EBADMSG;
+    if (i == section)
+      break;
+    p += sec_len;
+  }
+  end = p + sec_len;
   while (p < end) {
     uint64_t d, f, c;
     if (get_varint(&p, end, &d) < 0 || get_varint(&p, end, &f) < 0 ||
@@ -212,21 +229,14 @@ int pprof_funcs_decode(const uint8_t *p, size_t len,
 /* ---- storing ---- */
 
 static int store_type(struct store *s, int64_t capture_id, int idx, const struct pprof_row_type *t,
-                      const int64_t *fn_ids) {
-  int64_t *ids = xcalloc(t->n_stats + 1, sizeof(int64_t));
-  int64_t *flat = xcalloc(t->n_stats + 1, sizeof(int64_t));
-  int64_t *cum = xcalloc(t->n_stats + 1, sizeof(int64_t));
+                      const int64_t *fn_ids, struct buf *funcs) {
+  struct triple *tr = xcalloc(t->n_stats + 1, sizeof(*tr));
   sqlite3_stmt *st;
-  struct buf blob;
   int r;
 
-  buf_init(&blob, SIZE_MAX);
-  for (size_t i = 0; i < t->n_stats; i++) {
-    ids[i] = fn_ids[t->stats[i].fn];
-    flat[i] = t->stats[i].flat;
-    cum[i] = t->stats[i].cum;
-  }
-  r = pprof_funcs_encode(ids, flat, cum, t->n_stats, &blob);
+  for (size_t i = 0; i < t->n_stats; i++)
+    tr[i] = (struct triple){fn_ids[t->stats[i].fn], t->stats[i].flat, t->stats[i].cum};
+  r = encode_section(tr, t->n_stats, funcs);
   if (r < 0)
     goto out;
   st = store_stmt(s, sql_type);
@@ -239,8 +249,6 @@ static int store_type(struct store *s, int64_t capture_id, int idx, const struct
   sqlite3_bind_text(st, 3, t->type, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 4, t->unit, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 5, t->total);
-  sqlite3_bind_blob(st, 6, blob.data ? (const void *)blob.data : "", (int)blob.len,
-                    SQLITE_TRANSIENT);
   r = step_done(st);
   for (size_t i = 0; r == 0 && i < t->n_stats; i++) {
     st = store_stmt(s, sql_stat);
@@ -250,16 +258,13 @@ static int store_type(struct store *s, int64_t capture_id, int idx, const struct
     }
     sqlite3_bind_int64(st, 1, capture_id);
     sqlite3_bind_int(st, 2, idx);
-    sqlite3_bind_int64(st, 3, ids[i]);
-    sqlite3_bind_int64(st, 4, flat[i]);
-    sqlite3_bind_int64(st, 5, cum[i]);
+    sqlite3_bind_int64(st, 3, tr[i].id);
+    sqlite3_bind_int64(st, 4, tr[i].flat);
+    sqlite3_bind_int64(st, 5, tr[i].cum);
     r = step_done(st);
   }
 out:
-  buf_done(&blob);
-  free(ids);
-  free(flat);
-  free(cum);
+  free(tr);
   return r;
 }
 
@@ -267,10 +272,15 @@ int pprof_rows_store(struct store *s, int64_t capture_id, const void *detail) {
   const struct pprof_detail *d = detail;
   int64_t *fn_ids = xcalloc(d->n_fns + 1, sizeof(int64_t));
   sqlite3_stmt *st;
+  struct buf funcs;
   int r = 0;
 
+  buf_init(&funcs, SIZE_MAX);
   for (size_t i = 0; i < d->n_fns && r == 0; i++)
     r = function_id(s, &d->fns[i], &fn_ids[i]);
+  /* Sample types first: their rows fill the funcs blob of the profile. */
+  for (size_t i = 0; i < d->n_types && r == 0; i++)
+    r = store_type(s, capture_id, (int)i, &d->types[i], fn_ids, &funcs);
   if (r < 0)
     goto out;
   st = store_stmt(s, sql_profile);
@@ -290,9 +300,9 @@ int pprof_rows_store(struct store *s, int64_t capture_id, const void *detail) {
     sqlite3_bind_int64(st, 9, d->goroutines);
   else
     sqlite3_bind_null(st, 9);
+  sqlite3_bind_blob(st, 10, funcs.len ? (const void *)funcs.data : "", (int)funcs.len,
+                    SQLITE_TRANSIENT);
   r = step_done(st);
-  for (size_t i = 0; i < d->n_types && r == 0; i++)
-    r = store_type(s, capture_id, (int)i, &d->types[i], fn_ids);
   for (size_t i = 0; i < d->n_stacks && r == 0; i++) {
     st = store_stmt(s, sql_stack);
     if (!st) {
@@ -310,6 +320,19 @@ int pprof_rows_store(struct store *s, int64_t capture_id, const void *detail) {
     r = step_done(st);
   }
 out:
+  buf_done(&funcs);
   free(fn_ids);
+  return r;
+}
+
+/* Test hook: the blob of one sample type's triples. */
+int pprof_funcs_encode(const int64_t *ids, const int64_t *flat, const int64_t *cum, size_t n,
+                       struct buf *out) {
+  struct triple *t = xcalloc(n + 1, sizeof(*t));
+  int r;
+  for (size_t i = 0; i < n; i++)
+    t[i] = (struct triple){ids[i], flat[i], cum[i]};
+  r = encode_section(t, n, out);
+  free(t);
   return r;
 }

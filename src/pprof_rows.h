@@ -67,13 +67,15 @@ extern const char store_schema_pprof[];
  * a negative errno (details in store_errmsg()). */
 int pprof_rows_store(struct store *s, int64_t capture_id, const void *detail);
 
-/* The compact column pprof_sample_types.funcs: (function id, flat, cum)
- * triples as varints, ids ascending and delta-coded, values zigzag-coded,
- * so aggregating over many captures reads one small blob per capture. */
+/* The compact column pprof_profiles.funcs: one section per sample type,
+ * each a varint byte length followed by (function id, flat, cum) triples
+ * as varints, ids ascending and delta-coded, values zigzag-coded.
+ * pprof_funcs_encode() appends one section to out. */
 int pprof_funcs_encode(const int64_t *ids, const int64_t *flat, const int64_t *cum, size_t n,
                        struct buf *out);
-/* Calls cb for each triple; -EBADMSG when the blob is corrupt. */
-int pprof_funcs_decode(const uint8_t *p, size_t len,
+/* Calls cb for each triple of the given section; -ENOENT when there is no
+ * such section, -EBADMSG when the blob is corrupt. */
+int pprof_funcs_decode(const uint8_t *p, size_t len, size_t section,
                        void (*cb)(int64_t id, int64_t flat, int64_t cum, void *ud), void *ud);
 
 #endif

@@ -262,7 +262,8 @@ START_TEST(test_funcs_blob) {
 
   buf_init(&b, 1024);
   ck_assert_int_eq(pprof_funcs_encode(ids, flat, cum, 4, &b), 0);
-  ck_assert_int_eq(pprof_funcs_decode(b.data, b.len, collect, out), 0);
+  ck_assert_int_eq(pprof_funcs_encode(ids, flat, cum, 1, &b), 0);
+  ck_assert_int_eq(pprof_funcs_decode(b.data, b.len, 0, collect, out), 0);
   ck_assert_int_eq(out[0], 4);
   /* Sorted by id. */
   ck_assert_int_eq(out[1], 3);
@@ -273,7 +274,12 @@ START_TEST(test_funcs_blob) {
   ck_assert_int_eq(out[10], 70000000000);
   ck_assert_int_eq(out[11], INT64_MAX);
   out[0] = 0;
-  ck_assert_int_eq(pprof_funcs_decode(b.data, b.len - 1, collect, out), -EBADMSG);
+  ck_assert_int_eq(pprof_funcs_decode(b.data, b.len, 1, collect, out), 0);
+  ck_assert_int_eq(out[0], 1);
+  ck_assert_int_eq(out[1], 900);
+  out[0] = 0;
+  ck_assert_int_eq(pprof_funcs_decode(b.data, b.len, 2, collect, out), -ENOENT);
+  ck_assert_int_eq(pprof_funcs_decode(b.data, b.len - 1, 1, collect, out), -EBADMSG);
   buf_done(&b);
 }
 END_TEST
