@@ -18,82 +18,58 @@ static const char sql_scan[] =
     " t.total, p.funcs FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id"
     " JOIN pprof_sample_types t ON t.capture_id = c.id";
 static const char sql_ids[] =
-    "SELECT c.id FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id";
+    "SELECT c.id, c.target FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id";
+static const char sql_by_target[] = "ORDER BY c.target, c.id";
 static const char sql_one[] =
     "SELECT c.id, c.target, c.started_at_ms, p.default_sample_type, t.idx, t.type, t.unit,"
     " t.total, p.funcs FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id"
     " JOIN pprof_sample_types t ON t.capture_id = c.id WHERE c.id = ?1";
 static const char sql_fn_name[] = "SELECT name, file FROM pprof_functions WHERE id = ?1";
 
-/* (group, function) -> accumulator, open addressing. */
+/* Sums per function id of the group being scanned. Function ids are
+ * dense (an INTEGER PRIMARY KEY), so a flat array indexed by id beats any
+ * hash; `touched` remembers which entries to collect and clear when the
+ * group changes (rows come ordered by group). */
 struct acc {
-  uint64_t *keys; /* group << 40 | function id, 0 = empty (ids start at 1) */
-  uint32_t *slot;
-  size_t n_slots, count;
-  uint64_t *entry_key;
   int64_t *flat, *cum;
+  uint8_t *used;
   size_t cap;
+  int64_t *touched;
+  size_t n_touched, touched_cap;
 };
 
-static uint64_t mix(uint64_t k) {
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdULL;
-  k ^= k >> 33;
-  return k;
-}
-
-static void acc_grow(struct acc *a) {
-  size_t n = a->n_slots ? a->n_slots * 2 : 4096;
-  uint64_t *keys = xcalloc(n, sizeof(*keys));
-  uint32_t *slot = xcalloc(n, sizeof(*slot));
-  for (size_t i = 0; i < a->n_slots; i++) {
-    if (!a->keys[i])
-      continue;
-    size_t j = mix(a->keys[i]) & (n - 1);
-    while (keys[j])
-      j = (j + 1) & (n - 1);
-    keys[j] = a->keys[i];
-    slot[j] = a->slot[i];
+static void acc_add(struct acc *a, int64_t id, int64_t flat, int64_t cum) {
+  if (id <= 0)
+    return;
+  if ((size_t)id >= a->cap) {
+    size_t n = a->cap ? a->cap : 4096;
+    while (n <= (size_t)id)
+      n *= 2;
+    a->flat = xreallocarray(a->flat, n, sizeof(*a->flat));
+    a->cum = xreallocarray(a->cum, n, sizeof(*a->cum));
+    a->used = xreallocarray(a->used, n, sizeof(*a->used));
+    memset(a->used + a->cap, 0, n - a->cap);
+    a->cap = n;
   }
-  free(a->keys);
-  free(a->slot);
-  a->keys = keys;
-  a->slot = slot;
-  a->n_slots = n;
-}
-
-static void acc_add(struct acc *a, uint64_t key, int64_t flat, int64_t cum) {
-  size_t j;
-
-  if ((a->count + 1) * 10 > a->n_slots * 7)
-    acc_grow(a);
-  j = mix(key) & (a->n_slots - 1);
-  while (a->keys[j] && a->keys[j] != key)
-    j = (j + 1) & (a->n_slots - 1);
-  if (!a->keys[j]) {
-    if (a->count == a->cap) {
-      a->cap = a->cap ? a->cap * 2 : 4096;
-      a->entry_key = xreallocarray(a->entry_key, a->cap, sizeof(*a->entry_key));
-      a->flat = xreallocarray(a->flat, a->cap, sizeof(*a->flat));
-      a->cum = xreallocarray(a->cum, a->cap, sizeof(*a->cum));
+  if (!a->used[id]) {
+    a->used[id] = 1;
+    a->flat[id] = 0;
+    a->cum[id] = 0;
+    if (a->n_touched == a->touched_cap) {
+      a->touched_cap = a->touched_cap ? a->touched_cap * 2 : 4096;
+      a->touched = xreallocarray(a->touched, a->touched_cap, sizeof(*a->touched));
     }
-    a->keys[j] = key;
-    a->slot[j] = (uint32_t)a->count;
-    a->entry_key[a->count] = key;
-    a->flat[a->count] = 0;
-    a->cum[a->count] = 0;
-    a->count++;
+    a->touched[a->n_touched++] = id;
   }
-  a->flat[a->slot[j]] += flat;
-  a->cum[a->slot[j]] += cum;
+  a->flat[id] += flat;
+  a->cum[id] += cum;
 }
 
 static void acc_done(struct acc *a) {
-  free(a->keys);
-  free(a->slot);
-  free(a->entry_key);
   free(a->flat);
   free(a->cum);
+  free(a->used);
+  free(a->touched);
 }
 
 struct scan {
@@ -102,20 +78,52 @@ struct scan {
   struct pprof_agg *agg;
   struct keymap groups;
   struct acc acc;
+  int64_t acc_group; /* the group acc holds, -1 for none */
   int64_t want_index; /* -1 when matching by name or default */
   const char *want_name, *want_noinuse;
   int64_t cur_capture;
   bool cur_matched;
-  uint64_t cur_group;
   char *err;
 };
 
 static void add_triple(int64_t id, int64_t flat, int64_t cum, void *ud) {
   struct scan *sc = ud;
-  acc_add(&sc->acc, sc->cur_group << 40 | (uint64_t)id, flat, cum);
+  acc_add(&sc->acc, id, flat, cum);
 }
 
-static struct pprof_agg_group *group_for(struct scan *sc, const char *target, uint64_t *ret_idx) {
+/* Moves the accumulated sums into the group's rows. A group seen again
+ * later (rows not ordered by it) is merged. */
+static void flush_group(struct scan *sc) {
+  struct pprof_agg_group *g;
+  struct acc *a = &sc->acc;
+
+  if (sc->acc_group < 0)
+    return;
+  g = &sc->agg->groups[sc->acc_group];
+  for (size_t i = 0; i < a->n_touched; i++) {
+    int64_t id = a->touched[i];
+    size_t j = g->n_rows;
+    if (g->n_rows % 256 == 0)
+      g->rows = xreallocarray(g->rows, g->n_rows + 256, sizeof(*g->rows));
+    if (g->merge_needed) {
+      for (j = 0; j < g->n_rows && g->rows[j].function_id != id; j++)
+        ;
+    }
+    if (j == g->n_rows) {
+      memset(&g->rows[j], 0, sizeof(g->rows[j]));
+      g->rows[j].function_id = id;
+      g->n_rows++;
+    }
+    g->rows[j].flat += a->flat[id];
+    g->rows[j].cum += a->cum[id];
+    a->used[id] = 0;
+  }
+  a->n_touched = 0;
+  g->merge_needed = true;
+  sc->acc_group = -1;
+}
+
+static struct pprof_agg_group *group_for(struct scan *sc, const char *target) {
   const char *key = sc->o->by_target ? target : "";
   bool is_new;
   uint32_t g = keymap_intern(&sc->groups, key, strlen(key), &is_new);
@@ -128,7 +136,10 @@ static struct pprof_agg_group *group_for(struct scan *sc, const char *target, ui
     a->groups[g].last_ms = INT64_MIN;
     a->n_groups = g + 1;
   }
-  *ret_idx = g;
+  if ((int64_t)g != sc->acc_group) {
+    flush_group(sc);
+    sc->acc_group = g;
+  }
   return &sc->agg->groups[g];
 }
 
@@ -175,7 +186,7 @@ static int scan_row(struct scan *sc, sqlite3_stmt *st) {
                         id, type, unit, sc->agg->sample_type, sc->agg->unit);
     return -EINVAL;
   }
-  g = group_for(sc, target ? target : "", &sc->cur_group);
+  g = group_for(sc, target ? target : "");
   g->total += total;
   g->n_captures++;
   g->first_ms = MIN(g->first_ms, at_ms);
@@ -189,13 +200,24 @@ static int scan_row(struct scan *sc, sqlite3_stmt *st) {
   return 0;
 }
 
+struct id_target {
+  int64_t id;
+  char *target;
+};
+
+static int cmp_id_target(const void *a, const void *b) {
+  const struct id_target *l = a, *r = b;
+  int c = strcmp(l->target, r->target);
+  return c ? c : (l->id < r->id ? -1 : l->id > r->id);
+}
+
 static int run_scan(struct scan *sc, const struct store_filter *f) {
   sqlite3_stmt *st = NULL;
   int rc, r;
 
   if (f->limit > 0) {
     /* The newest N captures first, then their rows one by one. */
-    int64_t *ids = NULL;
+    struct id_target *ids = NULL;
     size_t n = 0, cap = 0;
     r = store_filter_prepare(sc->s, f, sql_ids, NULL, &st);
     if (r < 0)
@@ -205,25 +227,31 @@ static int run_scan(struct scan *sc, const struct store_filter *f) {
         cap = cap ? cap * 2 : 256;
         ids = xreallocarray(ids, cap, sizeof(*ids));
       }
-      ids[n++] = sqlite3_column_int64(st, 0);
+      ids[n].id = sqlite3_column_int64(st, 0);
+      ids[n].target = xstrdup((const char *)sqlite3_column_text(st, 1));
+      n++;
     }
     sqlite3_finalize(st);
     r = rc == SQLITE_DONE ? 0 : -EIO;
+    if (sc->o->by_target && n > 1)
+      qsort(ids, n, sizeof(*ids), cmp_id_target);
     for (size_t i = 0; i < n && r == 0; i++) {
       sqlite3_stmt *one = store_stmt(sc->s, sql_one);
       if (!one) {
         r = -EIO;
         break;
       }
-      sqlite3_bind_int64(one, 1, ids[i]);
+      sqlite3_bind_int64(one, 1, ids[i].id);
       while (r == 0 && (rc = sqlite3_step(one)) == SQLITE_ROW)
         r = scan_row(sc, one);
       sqlite3_reset(one);
     }
+    for (size_t i = 0; i < n; i++)
+      free(ids[i].target);
     free(ids);
     return r;
   }
-  r = store_filter_prepare(sc->s, f, sql_scan, "", &st);
+  r = store_filter_prepare(sc->s, f, sql_scan, sc->o->by_target ? sql_by_target : "", &st);
   if (r < 0)
     return r;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -337,8 +365,10 @@ int pprof_query_aggregate(struct store *s, const struct store_filter *f,
         str_has_prefix(o->sample_type, "inuse_") ? o->sample_type + 6 : o->sample_type;
   }
   ff.status = CAPTURE_OK;
+  sc.acc_group = -1;
   r = run_scan(&sc, &ff);
   finish_capture(&sc);
+  flush_group(&sc);
   if (r < 0) {
     if (!sc.err)
       sc.err = xasprintf("querying pprof rows: %s", store_errmsg(s));
@@ -351,16 +381,6 @@ int pprof_query_aggregate(struct store *s, const struct store_filter *f,
                  : xstrdup("no analysed pprof capture matches");
     r = -ENOENT;
     goto fail;
-  }
-  for (size_t i = 0; i < sc.acc.count; i++) {
-    struct pprof_agg_group *g = &sc.agg->groups[sc.acc.entry_key[i] >> 40];
-    if (g->n_rows % 256 == 0)
-      g->rows = xreallocarray(g->rows, g->n_rows + 256, sizeof(*g->rows));
-    memset(&g->rows[g->n_rows], 0, sizeof(g->rows[0]));
-    g->rows[g->n_rows].function_id = (int64_t)(sc.acc.entry_key[i] & ((1ULL << 40) - 1));
-    g->rows[g->n_rows].flat = sc.acc.flat[i];
-    g->rows[g->n_rows].cum = sc.acc.cum[i];
-    g->n_rows++;
   }
   for (size_t i = 0; i < sc.agg->n_groups && r == 0; i++)
     r = finish_group(s, &sc.agg->groups[i], o);

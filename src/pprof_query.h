@@ -27,6 +27,7 @@ struct pprof_agg_group {
   size_t n_functions;        /* distinct functions before the limit */
   size_t n_rows;
   struct pprof_agg_row *rows; /* sorted by |flat| (or |cum|), then name */
+  bool merge_needed;          /* internal */
 };
 
 struct pprof_agg {
