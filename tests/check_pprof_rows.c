@@ -11,6 +11,7 @@
 #include "analysis.h"
 #include "capture.h"
 #include "pprof.h"
+#include "pprof_query.h"
 #include "pprof_rows.h"
 #include "pprof_summary.h"
 #include "store.h"
@@ -244,6 +245,110 @@ START_TEST(test_corrupt_capture_kept) {
 }
 END_TEST
 
+
+static const struct pprof_agg_row *agg_find(const struct pprof_agg_group *g, const char *name) {
+  for (size_t i = 0; i < g->n_rows; i++)
+    if (strcmp(g->rows[i].name, name) == 0)
+      return &g->rows[i];
+  return NULL;
+}
+
+/* top --type: sums of the stored rows over the selected captures, per
+ * target when asked, in pprof's order. */
+START_TEST(test_aggregate) {
+  struct db db;
+  struct store_filter f;
+  struct pprof_agg_opts o = {0};
+  struct pprof_agg *agg = NULL, *agg2 = NULL;
+  const struct pprof_agg_row *r;
+  char *err = NULL;
+  int64_t spin_a, spin_b;
+
+  db_open(&db);
+  put_file(db.s, "pprof/workload/cpu-5s.pprof", "api", "cpu", 1000);
+  put_file(db.s, "pprof/workload/errors/cpu-concurrent-first-3s.pprof", "api", "cpu", 2000);
+  put_file(db.s, "pprof/prometheus/cpu-5s.pprof", "prom", "cpu", 3000);
+  put_file(db.s, "pprof/workload/heap.pprof", "api", "heap", 1500);
+  spin_a = query_int(db.s, "SELECT s.cum FROM pprof_function_stats s JOIN pprof_functions f "
+                           "ON f.id = s.function_id WHERE s.capture_id = 1 AND s.idx = 1 "
+                           "AND f.name = 'main.spin'",
+                     0, 0);
+  spin_b = query_int(db.s, "SELECT s.cum FROM pprof_function_stats s JOIN pprof_functions f "
+                           "ON f.id = s.function_id WHERE s.capture_id = 2 AND s.idx = 1 "
+                           "AND f.name = 'main.spin'",
+                     0, 0);
+  ck_assert_int_gt(spin_a, 0);
+
+  store_filter_init(&f);
+  f.type = "cpu";
+  o.limit = 10;
+  ck_assert_int_eq(pprof_query_aggregate(db.s, &f, &o, &agg, &err), 0);
+  ck_assert_str_eq(agg->sample_type, "cpu"); /* the default: the last type */
+  ck_assert_str_eq(agg->unit, "nanoseconds");
+  ck_assert_uint_eq(agg->n_captures, 3);
+  ck_assert_uint_eq(agg->n_groups, 1);
+  ck_assert_int_eq(agg->groups[0].total, 6720000000 + 4030000000 + 3710000000);
+  ck_assert_uint_eq(agg->groups[0].n_rows, 10);
+  r = agg_find(&agg->groups[0], "main.spin");
+  ck_assert_ptr_nonnull(r);
+  ck_assert_int_eq(r->cum, spin_a + spin_b);
+  ck_assert_str_eq(agg->groups[0].rows[0].name, "main.spin");
+  for (size_t i = 1; i < agg->groups[0].n_rows; i++)
+    ck_assert_int_ge(llabs(agg->groups[0].rows[i - 1].flat), llabs(agg->groups[0].rows[i].flat));
+  agg = pprof_agg_free(agg);
+
+  /* By target, and by sample type name; --limit takes the newest. */
+  o.by_target = true;
+  o.sample_type = "samples";
+  o.cum_sort = true;
+  ck_assert_int_eq(pprof_query_aggregate(db.s, &f, &o, &agg, &err), 0);
+  ck_assert_uint_eq(agg->n_groups, 2);
+  ck_assert_str_eq(agg->groups[0].target, "api");
+  ck_assert_str_eq(agg->groups[1].target, "prom");
+  ck_assert_int_eq(agg->groups[0].total, 672 + 403);
+  ck_assert_uint_eq(agg->groups[0].n_captures, 2);
+  ck_assert_int_eq(agg->groups[0].first_ms, 1000);
+  ck_assert_int_eq(agg->groups[0].last_ms, 2000);
+  for (size_t i = 1; i < agg->groups[1].n_rows; i++)
+    ck_assert_int_ge(llabs(agg->groups[1].rows[i - 1].cum), llabs(agg->groups[1].rows[i].cum));
+  f.limit = 2;
+  ck_assert_int_eq(pprof_query_aggregate(db.s, &f, &o, &agg2, &err), 0);
+  ck_assert_uint_eq(agg2->n_captures, 2);
+  ck_assert_uint_eq(agg2->groups[0].n_captures, 1); /* api: only the newer one */
+  ck_assert_int_eq(agg2->groups[0].total, 403);
+  agg = pprof_agg_free(agg);
+  agg2 = pprof_agg_free(agg2);
+  f.limit = 0;
+
+  /* Index 0 is "samples" too; an unknown type matches nothing. */
+  o.sample_type = "0";
+  o.by_target = false;
+  ck_assert_int_eq(pprof_query_aggregate(db.s, &f, &o, &agg, &err), 0);
+  ck_assert_str_eq(agg->sample_type, "samples");
+  agg = pprof_agg_free(agg);
+  o.sample_type = "alloc_space";
+  ck_assert_int_eq(pprof_query_aggregate(db.s, &f, &o, &agg, &err), -ENOENT);
+  ck_assert_ptr_nonnull(strstr(err, "alloc_space"));
+  free(err);
+  /* Mixing profile kinds: the default types differ, which is an error. */
+  f.type = NULL;
+  o.sample_type = NULL;
+  ck_assert_int_eq(pprof_query_aggregate(db.s, &f, &o, &agg, &err), -EINVAL);
+  ck_assert_ptr_nonnull(strstr(err, "disagree"));
+  free(err);
+  /* Time filters. */
+  f.type = "cpu";
+  f.since_ms = 1500;
+  ck_assert_int_eq(pprof_query_aggregate(db.s, &f, &o, &agg, &err), 0);
+  ck_assert_uint_eq(agg->n_captures, 2);
+  agg = pprof_agg_free(agg);
+  f.since_ms = 5000;
+  ck_assert_int_eq(pprof_query_aggregate(db.s, &f, &o, &agg, &err), -ENOENT);
+  free(err);
+  db_close(&db);
+}
+END_TEST
+
 static void collect(int64_t id, int64_t flat, int64_t cum, void *ud) {
   int64_t *out = ud;
   size_t n = (size_t)out[0];
@@ -291,6 +396,7 @@ static Suite *pprof_rows_suite(void) {
   tcase_add_test(tc, test_goroutine_rows_and_json);
   tcase_add_test(tc, test_corrupt_capture_kept);
   tcase_add_test(tc, test_funcs_blob);
+  tcase_add_test(tc, test_aggregate);
   suite_add_tcase(s, tc);
   return s;
 }
