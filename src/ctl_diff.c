@@ -208,8 +208,8 @@ static const char *signed_label(int64_t v, const char *unit, const char *out_uni
 }
 
 static void print_text(struct ctl *ctl, const struct diff *d, size_t n) {
-  char a[PPROF_LABEL_SIZE], b[PPROF_LABEL_SIZE], c[PPROF_LABEL_SIZE], e[PPROF_LABEL_SIZE],
-      f[PPROF_LABEL_SIZE], g[PPROF_LABEL_SIZE];
+  char a[PPROF_LABEL_SIZE + 2], b[PPROF_LABEL_SIZE], c[PPROF_LABEL_SIZE + 2],
+      e[PPROF_LABEL_SIZE + 2], f[PPROF_LABEL_SIZE], g[PPROF_LABEL_SIZE];
   int64_t min_value = 0, max_value = MAX(llabs(d->base.total), llabs(d->new.total));
   const char *unit;
 
