@@ -1,6 +1,7 @@
 /* pprofctl diff: what changed between two captures (from their raw
  * profiles, every function) or two time windows of a target's captures
- * (from the stored rows, as means per capture); largest increases first.
+ * (from the stored rows, as means per capture): the N largest increases
+ * first, then the N largest decreases; unchanged functions are left out.
  * --pprof -o FILE also writes the diff as a profile: the base negated and
  * labelled pprof::base=true plus the new one, what go tool pprof
  * -diff_base builds, so `go tool pprof -top FILE` shows the change. */
@@ -207,14 +208,41 @@ static const char *signed_label(int64_t v, const char *unit, const char *out_uni
   return buf;
 }
 
-static void print_text(struct ctl *ctl, const struct diff *d, size_t n) {
-  char a[PPROF_LABEL_SIZE + 2], b[PPROF_LABEL_SIZE], c[PPROF_LABEL_SIZE + 2],
+static int64_t delta(const struct drow *r, bool cum) {
+  return cum ? r->new_cum - r->base_cum : r->new_flat - r->base_flat;
+}
+
+/* rows[0..n_inc) are the largest increases, rows[dec..n_rows) the largest
+ * decreases (sorted by change, descending, like all rows). */
+struct cut {
+  size_t n_inc, dec;
+};
+
+static void print_rows(struct ctl *ctl, const struct diff *d, const char *unit, size_t from,
+                       size_t to) {
+  char a[PPROF_LABEL_SIZE + 2], b[PPROF_LABEL_SIZE], c[PPROF_LABEL_SIZE],
       e[PPROF_LABEL_SIZE + 2], f[PPROF_LABEL_SIZE], g[PPROF_LABEL_SIZE];
+  for (size_t i = from; i < to; i++) {
+    const struct drow *r = &d->rows[i];
+    fprintf(ctl->out, "%11s %10s %10s %11s %10s %10s  %s\n",
+            signed_label(r->new_flat - r->base_flat, d->unit, unit, a, sizeof(a)),
+            pprof_scaled_label(r->base_flat, d->unit, unit, b, sizeof(b)),
+            pprof_scaled_label(r->new_flat, d->unit, unit, c, sizeof(c)),
+            signed_label(r->new_cum - r->base_cum, d->unit, unit, e, sizeof(e)),
+            pprof_scaled_label(r->base_cum, d->unit, unit, f, sizeof(f)),
+            pprof_scaled_label(r->new_cum, d->unit, unit, g, sizeof(g)), r->name);
+  }
+}
+
+static void print_text(struct ctl *ctl, const struct diff *d, const struct cut *cut, bool cum) {
+  char a[PPROF_LABEL_SIZE], b[PPROF_LABEL_SIZE], c[PPROF_LABEL_SIZE + 2];
   int64_t min_value = 0, max_value = MAX(llabs(d->base.total), llabs(d->new.total));
   const char *unit;
 
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < d->n_rows; i++) {
     int64_t v = llabs(d->rows[i].new_flat - d->rows[i].base_flat);
+    if (i >= cut->n_inc && i < cut->dec)
+      continue;
     if (v > 0 && (min_value == 0 || v < min_value))
       min_value = v;
   }
@@ -228,18 +256,17 @@ static void print_text(struct ctl *ctl, const struct diff *d, size_t n) {
     fprintf(ctl->out, ", %+.1f%%",
             100.0 * (double)(d->new.total - d->base.total) / (double)llabs(d->base.total));
   fprintf(ctl->out, ")\n");
+  if (cut->n_inc == 0 && cut->dec == d->n_rows) {
+    fprintf(ctl->out, "No function changed.\n");
+    return;
+  }
   fprintf(ctl->out, "%11s %10s %10s %11s %10s %10s  %s\n", "flat diff", "base flat", "new flat",
           "cum diff", "base cum", "new cum", "function");
-  for (size_t i = 0; i < n; i++) {
-    const struct drow *r = &d->rows[i];
-    fprintf(ctl->out, "%11s %10s %10s %11s %10s %10s  %s\n",
-            signed_label(r->new_flat - r->base_flat, d->unit, unit, a, sizeof(a)),
-            pprof_scaled_label(r->base_flat, d->unit, unit, b, sizeof(b)),
-            pprof_scaled_label(r->new_flat, d->unit, unit, c, sizeof(c)),
-            signed_label(r->new_cum - r->base_cum, d->unit, unit, e, sizeof(e)),
-            pprof_scaled_label(r->base_cum, d->unit, unit, f, sizeof(f)),
-            pprof_scaled_label(r->new_cum, d->unit, unit, g, sizeof(g)), r->name);
-  }
+  print_rows(ctl, d, unit, 0, cut->n_inc);
+  if (cut->n_inc > 0 && cut->dec < d->n_rows)
+    fprintf(ctl->out, "%11s\n", "...");
+  print_rows(ctl, d, unit, cut->dec, d->n_rows);
+  (void)cum;
 }
 
 static json_t *side_json(const struct side *s) {
@@ -259,10 +286,12 @@ static json_t *side_json(const struct side *s) {
   return o;
 }
 
-static json_t *diff_json(const struct diff *d, size_t n) {
+static json_t *diff_json(const struct diff *d, const struct cut *cut) {
   json_t *rows = json_array();
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < d->n_rows; i++) {
     const struct drow *r = &d->rows[i];
+    if (i >= cut->n_inc && i < cut->dec)
+      continue;
     json_array_append_new(
         rows, json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "function",
                         ctl_json_string(r->name), "file", ctl_json_string(r->file), "base_flat",
@@ -336,6 +365,7 @@ static int run(struct ctl *ctl, int argc, char **argv) {
   const char *want = NULL, *output = NULL;
   bool cum = false, pprof_out = false;
   struct diff d;
+  struct cut cut = {0, 0};
   struct ctl_filter cf;
   struct store *s;
   int64_t n_rows = DIFF_DEFAULT_ROWS;
@@ -424,18 +454,35 @@ static int run(struct ctl *ctl, int argc, char **argv) {
   }
   if (r != CTL_EXIT_OK)
     goto out;
+  /* Unchanged functions say nothing; the rest sorted by change. */
+  n = 0;
+  for (size_t i = 0; i < d.n_rows; i++) {
+    if (d.rows[i].new_flat == d.rows[i].base_flat && d.rows[i].new_cum == d.rows[i].base_cum) {
+      free(d.rows[i].name);
+      free(d.rows[i].file);
+      continue;
+    }
+    d.rows[n++] = d.rows[i];
+  }
+  d.n_rows = n;
   if (d.n_rows > 1)
     qsort_r(d.rows, d.n_rows, sizeof(*d.rows), cmp_drow, &cum);
-  n = MIN(d.n_rows, (size_t)n_rows);
+  /* The N largest increases and the N largest decreases. */
+  while (cut.n_inc < d.n_rows && cut.n_inc < (size_t)n_rows && delta(&d.rows[cut.n_inc], cum) > 0)
+    cut.n_inc++;
+  cut.dec = d.n_rows;
+  while (cut.dec > cut.n_inc && d.n_rows - cut.dec < (size_t)n_rows &&
+         delta(&d.rows[cut.dec - 1], cum) < 0)
+    cut.dec--;
   if (pprof_out) {
     r = write_pprof(ctl, s, &cf, &d, output);
     if (r != CTL_EXIT_OK)
       goto out;
   }
   if (ctl->json) {
-    r = ctl_print_json(ctl, diff_json(&d, n));
+    r = ctl_print_json(ctl, diff_json(&d, &cut));
   } else if (!pprof_out || strcmp(output, "-") != 0) {
-    print_text(ctl, &d, n);
+    print_text(ctl, &d, &cut, cum);
   }
 out:
   diff_done(&d);
