@@ -293,6 +293,7 @@ START_TEST(test_semantic_errors) {
       t->m.location[0]->mapping_id = 5;
       break;
     case 7:
+      free(t->m.string_table[0].data);
       t->m.string_table[0].len = 1;
       t->m.string_table[0].data = (uint8_t *)xstrdup("x");
       break;
