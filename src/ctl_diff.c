@@ -38,8 +38,8 @@ struct drow {
 
 struct side {
   struct ctl_selection sel;
-  char *desc;       /* "capture 12 (api heap, 2026-...)" */
-  int64_t total;    /* (mean) total */
+  char *desc;    /* "capture 12 (api heap, 2026-...)" */
+  int64_t total; /* (mean) total */
   size_t n_captures;
 };
 
@@ -166,8 +166,7 @@ static int add_window(struct diff *d, struct store *s, const struct ctl_filter *
     d->type = xstrdup(agg->sample_type);
     d->unit = xstrdup(agg->unit);
   } else if (strcmp(d->unit, agg->unit) != 0) {
-    r = ctl_error("the new window measures %s in %s, the base in %s", d->type, agg->unit,
-                  d->unit);
+    r = ctl_error("the new window measures %s in %s, the base in %s", d->type, agg->unit, d->unit);
     pprof_agg_free(agg);
     return r;
   }
@@ -220,8 +219,8 @@ struct cut {
 
 static void print_rows(struct ctl *ctl, const struct diff *d, const char *unit, size_t from,
                        size_t to) {
-  char a[PPROF_LABEL_SIZE + 2], b[PPROF_LABEL_SIZE], c[PPROF_LABEL_SIZE],
-      e[PPROF_LABEL_SIZE + 2], f[PPROF_LABEL_SIZE], g[PPROF_LABEL_SIZE];
+  char a[PPROF_LABEL_SIZE + 2], b[PPROF_LABEL_SIZE], c[PPROF_LABEL_SIZE], e[PPROF_LABEL_SIZE + 2],
+      f[PPROF_LABEL_SIZE], g[PPROF_LABEL_SIZE];
   for (size_t i = from; i < to; i++) {
     const struct drow *r = &d->rows[i];
     fprintf(ctl->out, "%11s %10s %10s %11s %10s %10s  %s\n",
@@ -276,12 +275,14 @@ static json_t *side_json(const struct side *s) {
   if (s->sel.id > 0) {
     json_object_set_new(o, "capture_id", json_integer(s->sel.id));
   } else {
-    json_object_set_new(o, "since", s->sel.since_ms == INT64_MIN
-                                        ? json_null()
-                                        : json_string(ctl_time(s->sel.since_ms, t, sizeof(t))));
-    json_object_set_new(o, "until", s->sel.until_ms == INT64_MAX
-                                        ? json_null()
-                                        : json_string(ctl_time(s->sel.until_ms, t, sizeof(t))));
+    json_object_set_new(o, "since",
+                        s->sel.since_ms == INT64_MIN
+                            ? json_null()
+                            : json_string(ctl_time(s->sel.since_ms, t, sizeof(t))));
+    json_object_set_new(o, "until",
+                        s->sel.until_ms == INT64_MAX
+                            ? json_null()
+                            : json_string(ctl_time(s->sel.until_ms, t, sizeof(t))));
   }
   return o;
 }
@@ -301,8 +302,8 @@ static json_t *diff_json(const struct diff *d, const struct cut *cut) {
                         (json_int_t)(r->new_cum - r->base_cum)));
   }
   return json_pack("{s:o, s:o, s:o, s:o, s:o}", "sample_type", ctl_json_string(d->type), "unit",
-                   ctl_json_string(d->unit), "base", side_json(&d->base), "new",
-                   side_json(&d->new), "rows", rows);
+                   ctl_json_string(d->unit), "base", side_json(&d->base), "new", side_json(&d->new),
+                   "rows", rows);
 }
 
 /* The ids of one side, for --pprof. */

@@ -30,8 +30,8 @@ static int add_capture(struct store *s, struct flamegraph *fg, int64_t id, const
   /* Every capture contributes the sample type the first one chose. */
   r = ctl_pprof_sample_index(p, want ? want : *ret_type, id, &si);
   if (r == CTL_EXIT_OK && flamegraph_add(fg, p, si) < 0)
-    r = ctl_error("capture %" PRId64 ": sample type %s is in %s, unlike the captures before it",
-                  id, p->sample_types[si].type, p->sample_types[si].unit);
+    r = ctl_error("capture %" PRId64 ": sample type %s is in %s, unlike the captures before it", id,
+                  p->sample_types[si].type, p->sample_types[si].unit);
   if (r == CTL_EXIT_OK && !*ret_type)
     *ret_type = xstrdup(p->sample_types[si].type);
   pprof_profile_free(p);
@@ -169,10 +169,10 @@ static int run(struct ctl *ctl, int argc, char **argv) {
   }
   r = ctl_pprof_write_file(ctl, output, &out);
   if (r == CTL_EXIT_OK && ctl->json)
-    r = ctl_print_json(ctl, json_pack("{s:I, s:s, s:o, s:I, s:I}", "captures", (json_int_t)n,
-                                      "output", output, "sample_type", ctl_json_string(type),
-                                      "total", (json_int_t)flamegraph_total(fg), "bytes",
-                                      (json_int_t)out.len));
+    r = ctl_print_json(ctl,
+                       json_pack("{s:I, s:s, s:o, s:I, s:I}", "captures", (json_int_t)n, "output",
+                                 output, "sample_type", ctl_json_string(type), "total",
+                                 (json_int_t)flamegraph_total(fg), "bytes", (json_int_t)out.len));
 out:
   free(type);
   free(auto_title);

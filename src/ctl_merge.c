@@ -93,8 +93,8 @@ static int run(struct ctl *ctl, int argc, char **argv) {
   if (r != CTL_EXIT_OK)
     goto out;
   if (ctl->json) {
-    r = ctl_print_json(ctl, json_pack("{s:I, s:I, s:s, s:I}", "captures", (json_int_t)n,
-                                      "skipped", (json_int_t)skipped, "output", output, "bytes",
+    r = ctl_print_json(ctl, json_pack("{s:I, s:I, s:s, s:I}", "captures", (json_int_t)n, "skipped",
+                                      (json_int_t)skipped, "output", output, "bytes",
                                       (json_int_t)out.len));
   } else {
     fprintf(stderr, "merged %zu capture%s into %s (%zu bytes)", n, n == 1 ? "" : "s",

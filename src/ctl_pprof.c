@@ -88,8 +88,7 @@ int ctl_pprof_select(struct store *s, const struct store_filter *f, int64_t **re
   return CTL_EXIT_OK;
 }
 
-int ctl_pprof_sample_index(const struct pprof_profile *p, const char *want, int64_t id,
-                           int *ret) {
+int ctl_pprof_sample_index(const struct pprof_profile *p, const char *want, int64_t id, int *ret) {
   int si = want ? pprof_find_sample_index(p, want) : pprof_default_sample_index(p);
   struct buf types;
 

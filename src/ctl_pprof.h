@@ -27,8 +27,7 @@ int ctl_pprof_select(struct store *s, const struct store_filter *f, int64_t **re
 
 /* want is NULL (the profile's default), a type name or an index. Prints
  * the available types and returns CTL_EXIT_NOTFOUND when there is none. */
-int ctl_pprof_sample_index(const struct pprof_profile *p, const char *want, int64_t id,
-                           int *ret);
+int ctl_pprof_sample_index(const struct pprof_profile *p, const char *want, int64_t id, int *ret);
 
 /* "N/M captures" on stderr, redrawn at most every 100 ms, only when
  * stderr is a terminal and there are enough captures to be worth it. */

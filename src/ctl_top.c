@@ -80,11 +80,10 @@ static json_t *group_json(const struct pprof_agg_group *g) {
   json_t *rows = json_array();
   char a[32], b[32];
   for (size_t i = 0; i < g->n_rows; i++)
-    json_array_append_new(rows, json_pack("{s:o, s:o, s:I, s:I}", "function",
-                                          ctl_json_string(g->rows[i].name), "file",
-                                          ctl_json_string(g->rows[i].file), "flat",
-                                          (json_int_t)g->rows[i].flat, "cum",
-                                          (json_int_t)g->rows[i].cum));
+    json_array_append_new(
+        rows, json_pack("{s:o, s:o, s:I, s:I}", "function", ctl_json_string(g->rows[i].name),
+                        "file", ctl_json_string(g->rows[i].file), "flat",
+                        (json_int_t)g->rows[i].flat, "cum", (json_int_t)g->rows[i].cum));
   return json_pack("{s:I, s:I, s:s, s:s, s:I, s:o}", "total", (json_int_t)g->total, "captures",
                    (json_int_t)g->n_captures, "first", ctl_time(g->first_ms, a, sizeof(a)), "last",
                    ctl_time(g->last_ms, b, sizeof(b)), "functions", (json_int_t)g->n_functions,
@@ -147,9 +146,9 @@ static int top_selection(struct ctl *ctl, const struct ctl_filter *cf, const str
     return r;
   }
   if (ctl->json) {
-    json_t *doc = json_pack("{s:o, s:o, s:I}", "sample_type", ctl_json_string(agg->sample_type),
-                            "unit", ctl_json_string(agg->unit), "captures",
-                            (json_int_t)agg->n_captures);
+    json_t *doc =
+        json_pack("{s:o, s:o, s:I}", "sample_type", ctl_json_string(agg->sample_type), "unit",
+                  ctl_json_string(agg->unit), "captures", (json_int_t)agg->n_captures);
     if (a->by_target) {
       json_t *groups = json_array();
       for (size_t i = 0; i < agg->n_groups; i++) {

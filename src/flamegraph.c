@@ -25,7 +25,7 @@ struct fnode {
   uint32_t child;   /* first child after sorting, UINT32_MAX if none */
   uint32_t sibling; /* next sibling after sorting */
   uint32_t depth;
-  int64_t value;    /* cumulative */
+  int64_t value; /* cumulative */
 };
 
 struct flamegraph {
@@ -110,7 +110,8 @@ int flamegraph_add(struct flamegraph *fg, const struct pprof_profile *p, int si)
   nodes = pprof_nodes_new(p);
   name_of = xcalloc(nodes->n_nodes + 1, sizeof(*name_of));
   for (size_t i = 0; i < nodes->n_nodes; i++)
-    name_of[i] = keymap_intern(&fg->names, nodes->nodes[i].name, strlen(nodes->nodes[i].name), NULL);
+    name_of[i] =
+        keymap_intern(&fg->names, nodes->nodes[i].name, strlen(nodes->nodes[i].name), NULL);
   for (size_t s = 0; s < p->n_samples; s++) {
     const struct pprof_sample *smp = &p->samples[s];
     int64_t v = smp->values[si];
@@ -225,8 +226,11 @@ int xml_escape_append(struct buf *out, const char *s) {
 
   while (*p && r == 0) {
     uint8_t c = *p;
-    size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                                                  : (c & 0xf8) == 0xf0 ? 4 : 0;
+    size_t n = c < 0x80             ? 1
+               : (c & 0xe0) == 0xc0 ? 2
+               : (c & 0xf0) == 0xe0 ? 3
+               : (c & 0xf8) == 0xf0 ? 4
+                                    : 0;
     bool ok = n > 0 && !(n == 2 && c < 0xc2) && !(n == 4 && c > 0xf4);
     for (size_t i = 1; ok && i < n; i++)
       ok = (p[i] & 0xc0) == 0x80;
@@ -295,13 +299,15 @@ static void emit_frame(struct render *rd, uint32_t node, int64_t offset) {
   frame_color(name, len, color, sizeof(color));
   pprof_scaled_label(n->value, fg->unit, "auto", label, sizeof(label));
   snprintf(pct, sizeof(pct), "%.2f%%", total ? 100.0 * (double)n->value / (double)total : 0.0);
-  rd->r |= buf_printf(rd->out, "<g class=\"f\" data-x=\"%" PRId64 "\" data-v=\"%" PRId64
-                               "\" data-d=\"%" PRIu32 "\"><title>",
+  rd->r |= buf_printf(rd->out,
+                      "<g class=\"f\" data-x=\"%" PRId64 "\" data-v=\"%" PRId64
+                      "\" data-d=\"%" PRIu32 "\"><title>",
                       offset, n->value, n->depth);
   rd->r |= xml_escape_append(rd->out, cname);
-  rd->r |= buf_printf(rd->out, " (%s, %s)</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
-                               "height=\"%d\" fill=\"%s\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" "
-                               "y=\"%.1f\">",
+  rd->r |= buf_printf(rd->out,
+                      " (%s, %s)</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
+                      "height=\"%d\" fill=\"%s\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" "
+                      "y=\"%.1f\">",
                       label, pct, x, y, w, FRAME_H - 1, color, x + 3, y + 11.5);
   chars = w > 6 ? (size_t)((w - 6) / 7.2) : 0;
   if (chars >= 3) {
@@ -412,10 +418,11 @@ int flamegraph_render(struct flamegraph *fg, const struct flamegraph_opts *o, st
   rd.r |= buf_printf(out, "<style type=\"text/css\"><![CDATA[\n%s]]></style>\n", flamegraph_style);
   rd.r |= buf_printf(out, "<script type=\"text/ecmascript\"><![CDATA[\n%s]]></script>\n",
                      flamegraph_script);
-  rd.r |= buf_printf(out, "<defs><linearGradient id=\"bg\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">"
-                          "<stop stop-color=\"#f8f8f8\" offset=\"5%%\"/>"
-                          "<stop stop-color=\"#eeeeb0\" offset=\"95%%\"/></linearGradient></defs>\n"
-                          "<rect x=\"0\" y=\"0\" width=\"100%%\" height=\"100%%\" fill=\"url(#bg)\"/>\n");
+  rd.r |= buf_printf(
+      out, "<defs><linearGradient id=\"bg\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">"
+           "<stop stop-color=\"#f8f8f8\" offset=\"5%%\"/>"
+           "<stop stop-color=\"#eeeeb0\" offset=\"95%%\"/></linearGradient></defs>\n"
+           "<rect x=\"0\" y=\"0\" width=\"100%%\" height=\"100%%\" fill=\"url(#bg)\"/>\n");
   rd.r |= buf_printf(out, "<text id=\"title\" x=\"%d\" y=\"22\">", width / 2);
   rd.r |= xml_escape_append(out, o->title ? o->title : "Flame Graph");
   rd.r |= buf_printf(out, "</text>\n<text id=\"subtitle\" x=\"%d\" y=\"40\">", width / 2);
@@ -424,9 +431,9 @@ int flamegraph_render(struct flamegraph *fg, const struct flamegraph_opts *o, st
     buf_init(&sub, SIZE_MAX);
     if (o->subtitle && *o->subtitle)
       buf_printf(&sub, "%s \xc2\xb7 ", o->subtitle);
-    buf_printf(&sub, "%s, total %s", fg->type ? fg->type : "samples",
-               pprof_scaled_label(total, fg->unit ? fg->unit : "count", "auto", label,
-                                  sizeof(label)));
+    buf_printf(
+        &sub, "%s, total %s", fg->type ? fg->type : "samples",
+        pprof_scaled_label(total, fg->unit ? fg->unit : "count", "auto", label, sizeof(label)));
     if (fg->skipped_negative)
       buf_printf(&sub, " \xc2\xb7 %zu negative samples left out", fg->skipped_negative);
     buf_terminate(&sub);
@@ -440,8 +447,8 @@ int flamegraph_render(struct flamegraph *fg, const struct flamegraph_opts *o, st
     static const struct {
       const char *name;
       const char *sample;
-    } legend[] = {{"application", "main.x"}, {"standard library", "net/http.x"},
-                  {"Go runtime", "runtime.x"}};
+    } legend[] = {
+        {"application", "main.x"}, {"standard library", "net/http.x"}, {"Go runtime", "runtime.x"}};
     for (size_t i = 0; i < ARRAY_SIZE(legend); i++) {
       char color[48];
       frame_color(legend[i].sample, strlen(legend[i].sample), color, sizeof(color));

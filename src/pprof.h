@@ -55,7 +55,7 @@ struct pprof_location {
 
 struct pprof_label {
   const char *key;
-  const char *str;      /* NULL for a numeric label */
+  const char *str; /* NULL for a numeric label */
   int64_t num;
   const char *num_unit; /* "" when none */
 };
@@ -90,9 +90,9 @@ struct pprof_profile {
   struct pprof_value_type period_type; /* "" when unset */
   int64_t period;
   const char *default_sample_type; /* "" when unset */
-  bool gzipped;                     /* the input was gzip'd */
-  size_t decoded_bytes;             /* size of the protobuf message */
-  void *priv;                       /* owned memory */
+  bool gzipped;                    /* the input was gzip'd */
+  size_t decoded_bytes;            /* size of the protobuf message */
+  void *priv;                      /* owned memory */
 };
 
 /* Inflates gzip data (one or more members) into out, whose max is the cap:

@@ -130,8 +130,8 @@ static void goroutines(struct pprof_detail *d, struct keymap *fns, const struct 
     buf_terminate(&frames);
     d->stacks[i].count = s->count;
     d->stacks[i].frames = (char *)buf_steal(&frames, NULL);
-    d->stacks[i].leaf_fn = s->n_frames ? detail_fn(d, fns, &nodes->nodes[s->frames[0]])
-                                       : UINT32_MAX;
+    d->stacks[i].leaf_fn =
+        s->n_frames ? detail_fn(d, fns, &nodes->nodes[s->frames[0]]) : UINT32_MAX;
     if (i < JSON_STACKS)
       json_array_append_new(top, stack_json(s, nodes));
   }
@@ -155,9 +155,10 @@ static void header_json(const struct pprof_profile *p, json_t *json) {
                                 "unit", pprof_json_string(p->period_type.unit)));
   json_object_set_new(json, "period", json_integer(p->period));
   json_object_set_new(json, "time_nanos", json_integer(p->time_nanos));
-  json_object_set_new(json, "time", p->time_nanos ? json_string(format_rfc3339(
-                                                        p->time_nanos / 1000000, tbuf, sizeof(tbuf)))
-                                                  : json_null());
+  json_object_set_new(json, "time",
+                      p->time_nanos
+                          ? json_string(format_rfc3339(p->time_nanos / 1000000, tbuf, sizeof(tbuf)))
+                          : json_null());
   json_object_set_new(json, "duration_nanos", json_integer(p->duration_nanos));
   json_object_set_new(json, "samples", json_integer((json_int_t)p->n_samples));
   json_object_set_new(json, "locations", json_integer((json_int_t)p->n_locations));
@@ -218,11 +219,10 @@ void pprof_analyze(struct analysis *a, const char *profile_type, const uint8_t *
     rt->total = t->total;
     for (size_t i = 0; i < t->n_rows && i < JSON_TOP_FUNCTIONS; i++) {
       const struct pprof_node *nd = &nodes->nodes[t->rows[i].node];
-      json_array_append_new(top, json_pack("{s:o, s:o, s:I, s:I}", "function",
-                                           pprof_json_string(nd->name), "file",
-                                           pprof_json_string(nd->file), "flat",
-                                           (json_int_t)t->rows[i].flat, "cum",
-                                           (json_int_t)t->rows[i].cum));
+      json_array_append_new(
+          top, json_pack("{s:o, s:o, s:I, s:I}", "function", pprof_json_string(nd->name), "file",
+                         pprof_json_string(nd->file), "flat", (json_int_t)t->rows[i].flat, "cum",
+                         (json_int_t)t->rows[i].cum));
     }
     n = select_rows(t, nodes, o->max_functions ? o->max_functions : 300);
     rt->n_stats = n;
@@ -232,11 +232,10 @@ void pprof_analyze(struct analysis *a, const char *profile_type, const uint8_t *
       rt->stats[i].flat = t->rows[i].flat;
       rt->stats[i].cum = t->rows[i].cum;
     }
-    json_array_append_new(types, json_pack("{s:o, s:o, s:I, s:I, s:o}", "type",
-                                           pprof_json_string(rt->type), "unit",
-                                           pprof_json_string(rt->unit), "total",
-                                           (json_int_t)rt->total, "functions_kept",
-                                           (json_int_t)n, "top", top));
+    json_array_append_new(
+        types, json_pack("{s:o, s:o, s:I, s:I, s:o}", "type", pprof_json_string(rt->type), "unit",
+                         pprof_json_string(rt->unit), "total", (json_int_t)rt->total,
+                         "functions_kept", (json_int_t)n, "top", top));
     pprof_top_free(t);
   }
   json_object_set_new(a->json, "sample_types", types);

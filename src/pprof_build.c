@@ -151,9 +151,8 @@ uint64_t pprof_builder_mapping(struct pprof_builder *b, const struct pprof_mappi
   return keymap_intern(&b->mappings, &k, sizeof(k), NULL) + 1;
 }
 
-uint64_t pprof_builder_function(struct pprof_builder *b, const char *name,
-                                const char *system_name, const char *filename,
-                                int64_t start_line) {
+uint64_t pprof_builder_function(struct pprof_builder *b, const char *name, const char *system_name,
+                                const char *filename, int64_t start_line) {
   struct function_key k;
   memset(&k, 0, sizeof(k));
   k.name = intern_str(b, name);
@@ -244,8 +243,8 @@ int pprof_builder_add_sample_labels(struct pprof_builder *b, const struct pprof_
     return -EINVAL;
   ids = xcalloc(n_frames + 1, sizeof(*ids));
   for (size_t i = 0; i < n_frames; i++) {
-    uint64_t fid = pprof_builder_function(b, frames[i].function, frames[i].function,
-                                          frames[i].file, 0);
+    uint64_t fid =
+        pprof_builder_function(b, frames[i].function, frames[i].function, frames[i].file, 0);
     ids[i] = pprof_builder_location(b, 0, frames[i].address, 1, &fid, &frames[i].line);
   }
   r = pprof_builder_add_sample_ids(b, ids, n_frames, values, labels, n_labels);
@@ -265,8 +264,8 @@ static int gzip_into(const uint8_t *data, size_t len, struct buf *out) {
   int zr, r = 0;
 
   memset(&zs, 0, sizeof(zs));
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                   Z_DEFAULT_STRATEGY) != Z_OK)
+  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK)
     return -ENOMEM;
   zs.next_in = (Bytef *)(uintptr_t)data;
   zs.avail_in = (uInt)len; /* profiles we write stay far below 4 GiB */

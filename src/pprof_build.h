@@ -43,7 +43,7 @@ struct pprof_mapping;
 
 struct pprof_builder_label {
   const char *key;
-  const char *str;      /* NULL for a numeric label */
+  const char *str; /* NULL for a numeric label */
   int64_t num;
   const char *num_unit; /* NULL or "" when none */
 };
@@ -60,13 +60,11 @@ int pprof_builder_add_sample_labels(struct pprof_builder *b, const struct pprof_
  * functions and locations, identified by the ids they get in the output
  * (equal inputs get equal ids). */
 uint64_t pprof_builder_mapping(struct pprof_builder *b, const struct pprof_mapping *m);
-uint64_t pprof_builder_function(struct pprof_builder *b, const char *name,
-                                const char *system_name, const char *filename,
-                                int64_t start_line);
+uint64_t pprof_builder_function(struct pprof_builder *b, const char *name, const char *system_name,
+                                const char *filename, int64_t start_line);
 /* function_ids and lines are innermost first; mapping_id 0 = none. */
 uint64_t pprof_builder_location(struct pprof_builder *b, uint64_t mapping_id, uint64_t address,
-                                size_t n_lines, const uint64_t *function_ids,
-                                const int64_t *lines);
+                                size_t n_lines, const uint64_t *function_ids, const int64_t *lines);
 int pprof_builder_add_sample_ids(struct pprof_builder *b, const uint64_t *location_ids,
                                  size_t n_locations, const int64_t *values,
                                  const struct pprof_builder_label *labels, size_t n_labels);

@@ -34,8 +34,8 @@ struct decoded {
 /* ---- gzip ---- */
 
 static char *zmsg(const char *what, z_stream *zs, int zr) {
-  return xasprintf("gzip: %s (%s) at compressed byte %lu", what,
-                   zs->msg ? zs->msg : zError(zr), (unsigned long)zs->total_in);
+  return xasprintf("gzip: %s (%s) at compressed byte %lu", what, zs->msg ? zs->msg : zError(zr),
+                   (unsigned long)zs->total_in);
 }
 
 int pprof_gunzip(const uint8_t *data, size_t len, struct buf *out, char **ret_err) {
@@ -321,8 +321,8 @@ static int build_functions(struct ctx *c, struct idindex *ids) {
       return bad(c, "two functions have id %" PRIu64, mf->id);
     pf->id = mf->id;
     if (str(c, mf->name, &pf->name, "function id %" PRIu64 " name", mf->id) < 0 ||
-        str(c, mf->system_name, &pf->system_name, "function id %" PRIu64 " system_name",
-            mf->id) < 0 ||
+        str(c, mf->system_name, &pf->system_name, "function id %" PRIu64 " system_name", mf->id) <
+            0 ||
         str(c, mf->filename, &pf->filename, "function id %" PRIu64 " filename", mf->id) < 0)
       return -EBADMSG;
     pf->start_line = mf->start_line;
@@ -361,8 +361,8 @@ static int build_locations(struct ctx *c, const struct idindex *mapping_ids,
     if (ml->mapping_id) {
       pl->mapping = idindex_find(mapping_ids, ml->mapping_id);
       if (pl->mapping == PPROF_NONE)
-        return bad(c, "location id %" PRIu64 " refers to mapping id %" PRIu64
-                      ", which does not exist",
+        return bad(c,
+                   "location id %" PRIu64 " refers to mapping id %" PRIu64 ", which does not exist",
                    ml->id, ml->mapping_id);
     }
     pl->n_lines = (uint32_t)ml->n_line;
@@ -374,8 +374,9 @@ static int build_locations(struct ctx *c, const struct idindex *mapping_ids,
                    j);
       lines[j].function = idindex_find(function_ids, mline->function_id);
       if (lines[j].function == PPROF_NONE)
-        return bad(c, "location id %" PRIu64 " line %zu refers to function id %" PRIu64
-                      ", which does not exist",
+        return bad(c,
+                   "location id %" PRIu64 " line %zu refers to function id %" PRIu64
+                   ", which does not exist",
                    ml->id, j, mline->function_id);
       lines[j].line = mline->line;
       lines[j].column = mline->column;

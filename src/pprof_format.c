@@ -127,8 +127,8 @@ double pprof_scale(int64_t value, const char *from_unit, const char *to_unit,
   return (double)value;
 }
 
-const char *pprof_scaled_label(int64_t value, const char *from_unit, const char *to_unit,
-                               char *buf, size_t size) {
+const char *pprof_scaled_label(int64_t value, const char *from_unit, const char *to_unit, char *buf,
+                               size_t size) {
   const char *unit;
   double v = pprof_scale(value, from_unit, to_unit, &unit);
   char num[400];

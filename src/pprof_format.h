@@ -16,8 +16,8 @@
 double pprof_scale(int64_t value, const char *from_unit, const char *to_unit,
                    const char **ret_unit);
 /* measurement.ScaledLabel: "%.2f" without a ".00" tail, plus the unit. */
-const char *pprof_scaled_label(int64_t value, const char *from_unit, const char *to_unit,
-                               char *buf, size_t size);
+const char *pprof_scaled_label(int64_t value, const char *from_unit, const char *to_unit, char *buf,
+                               size_t size);
 /* measurement.Percentage: "  100%", "92.71%", "  0.6%", "    0%". */
 const char *pprof_percentage(int64_t value, int64_t total, char *buf, size_t size);
 /* The unit a report uses (report.selectOutputUnit with unit "minimum"):

@@ -12,10 +12,10 @@
 struct keymap_chunk;
 
 struct keymap {
-  uint32_t *slots;       /* index + 1, 0 = empty */
-  size_t n_slots;        /* power of two */
+  uint32_t *slots; /* index + 1, 0 = empty */
+  size_t n_slots;  /* power of two */
   size_t count;
-  const uint8_t **keys;  /* by index, pointing into chunks */
+  const uint8_t **keys; /* by index, pointing into chunks */
   uint32_t *lens;
   uint64_t *hashes;
   size_t cap;

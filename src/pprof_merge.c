@@ -94,8 +94,8 @@ static int check_compatible(struct pprof_merge *m, const struct pprof_profile *p
     buf_terminate(&ours);
     *ret_err = xasprintf("%s is not compatible with the profiles before it: sample types %s "
                          "period %s/%s, expected %s period %s/%s",
-                         name, theirs, p->period_type.type, p->period_type.unit,
-                         (char *)ours.data, m->period_type, m->period_unit);
+                         name, theirs, p->period_type.type, p->period_type.unit, (char *)ours.data,
+                         m->period_type, m->period_unit);
     free(theirs);
     buf_done(&ours);
     return -EINVAL;

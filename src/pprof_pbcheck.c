@@ -74,20 +74,16 @@ static const struct pb_field line_fields[] = {
 static const struct pb_msg line_msg = {"Line", line_fields, ARRAY_SIZE(line_fields)};
 
 static const struct pb_field location_fields[] = {
-    {1, "id", WT_VARINT, NULL, false},
-    {2, "mapping_id", WT_VARINT, NULL, false},
-    {3, "address", WT_VARINT, NULL, false},
-    {4, "line", WT_LEN, &line_msg, true},
+    {1, "id", WT_VARINT, NULL, false},        {2, "mapping_id", WT_VARINT, NULL, false},
+    {3, "address", WT_VARINT, NULL, false},   {4, "line", WT_LEN, &line_msg, true},
     {5, "is_folded", WT_VARINT, NULL, false},
 };
 static const struct pb_msg location_msg = {"Location", location_fields,
                                            ARRAY_SIZE(location_fields)};
 
 static const struct pb_field function_fields[] = {
-    {1, "id", WT_VARINT, NULL, false},
-    {2, "name", WT_VARINT, NULL, false},
-    {3, "system_name", WT_VARINT, NULL, false},
-    {4, "filename", WT_VARINT, NULL, false},
+    {1, "id", WT_VARINT, NULL, false},          {2, "name", WT_VARINT, NULL, false},
+    {3, "system_name", WT_VARINT, NULL, false}, {4, "filename", WT_VARINT, NULL, false},
     {5, "start_line", WT_VARINT, NULL, false},
 };
 static const struct pb_msg function_msg = {"Function", function_fields,
@@ -156,8 +152,7 @@ static int varint_at(struct walker *w, const uint8_t *p, size_t len, uint64_t *r
   return n;
 }
 
-static int walk(struct walker *w, const uint8_t *p, size_t len, const struct pb_msg *m,
-                int depth);
+static int walk(struct walker *w, const uint8_t *p, size_t len, const struct pb_msg *m, int depth);
 
 static int walk_field(struct walker *w, const uint8_t *p, size_t len, const struct pb_field *f,
                       int depth) {
@@ -178,8 +173,7 @@ static int walk_field(struct walker *w, const uint8_t *p, size_t len, const stru
   return 0;
 }
 
-static int walk(struct walker *w, const uint8_t *p, size_t len, const struct pb_msg *m,
-                int depth) {
+static int walk(struct walker *w, const uint8_t *p, size_t len, const struct pb_msg *m, int depth) {
   size_t off = 0, path_len = strlen(w->path);
   size_t counts[16] = {0};
 
@@ -203,8 +197,8 @@ static int walk(struct walker *w, const uint8_t *p, size_t len, const struct pb_
         f = &m->fields[i];
     if (f) {
       size_t k = f - m->fields;
-      snprintf(w->path + path_len, sizeof(w->path) - path_len,
-               f->repeated ? ".%s[%zu]" : ".%s", f->name, counts[k < 16 ? k : 15]);
+      snprintf(w->path + path_len, sizeof(w->path) - path_len, f->repeated ? ".%s[%zu]" : ".%s",
+               f->name, counts[k < 16 ? k : 15]);
       if (k < 16)
         counts[k]++;
     } else {

@@ -78,7 +78,7 @@ struct scan {
   struct pprof_agg *agg;
   struct keymap groups;
   struct acc acc;
-  int64_t acc_group; /* the group acc holds, -1 for none */
+  int64_t acc_group;  /* the group acc holds, -1 for none */
   int64_t want_index; /* -1 when matching by name or default */
   const char *want_name, *want_noinuse;
   int64_t cur_capture;
@@ -309,7 +309,8 @@ static int fetch_name(struct store *s, struct pprof_agg_row *row) {
 
 /* Sorts a group's rows by value, names the ones that make the cut (and
  * those tied with the last), sorts again with names and cuts. */
-static int finish_group(struct store *s, struct pprof_agg_group *g, const struct pprof_agg_opts *o) {
+static int finish_group(struct store *s, struct pprof_agg_group *g,
+                        const struct pprof_agg_opts *o) {
   struct sort_ctx c = {o->cum_sort};
   size_t keep = o->limit && o->limit < g->n_rows ? o->limit : g->n_rows;
   int r = 0;
@@ -375,10 +376,9 @@ int pprof_query_aggregate(struct store *s, const struct store_filter *f,
     goto fail;
   }
   if (sc.agg->n_captures == 0) {
-    sc.err = sc.agg->n_skipped
-                 ? xasprintf("none of the %zu matching captures has sample type '%s'",
-                             sc.agg->n_skipped, o->sample_type ? o->sample_type : "?")
-                 : xstrdup("no analysed pprof capture matches");
+    sc.err = sc.agg->n_skipped ? xasprintf("none of the %zu matching captures has sample type '%s'",
+                                           sc.agg->n_skipped, o->sample_type ? o->sample_type : "?")
+                               : xstrdup("no analysed pprof capture matches");
     r = -ENOENT;
     goto fail;
   }

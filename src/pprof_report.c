@@ -109,8 +109,11 @@ json_t *pprof_json_string(const char *s) {
   buf_init(&b, SIZE_MAX);
   while (*p) {
     uint8_t c = *p;
-    size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                                                  : (c & 0xf8) == 0xf0 ? 4 : 0;
+    size_t n = c < 0x80             ? 1
+               : (c & 0xe0) == 0xc0 ? 2
+               : (c & 0xf0) == 0xe0 ? 3
+               : (c & 0xf8) == 0xf0 ? 4
+                                    : 0;
     bool ok = n > 0 && !(n == 2 && c < 0xc2) && !(n == 4 && c > 0xf4);
     for (size_t i = 1; ok && i < n; i++)
       ok = (p[i] & 0xc0) == 0x80;
@@ -144,8 +147,8 @@ json_t *pprof_report_json(const struct pprof_profile *p, const struct pprof_node
                           pprof_json_string(n->file), "flat", (json_int_t)row->flat, "cum",
                           (json_int_t)row->cum);
     if (row->inl != PPROF_INLINE_NONE)
-      json_object_set_new(o, "inline", json_string(row->inl == PPROF_INLINE_FULL ? "inline"
-                                                                                 : "partial"));
+      json_object_set_new(o, "inline",
+                          json_string(row->inl == PPROF_INLINE_FULL ? "inline" : "partial"));
     json_array_append_new(rows, o);
   }
   return json_pack("{s:o, s:o, s:i, s:I, s:o}", "sample_type", pprof_json_string(st->type), "unit",

@@ -77,9 +77,8 @@ static const char sql_profile[] =
     "INSERT INTO pprof_profiles (capture_id, period_type, period_unit, period, time_nanos,"
     " duration_nanos, samples, default_sample_type, goroutines, funcs)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
-static const char sql_type[] =
-    "INSERT INTO pprof_sample_types (capture_id, idx, type, unit, total)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_type[] = "INSERT INTO pprof_sample_types (capture_id, idx, type, unit, total)"
+                               " VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char sql_stat[] =
     "INSERT INTO pprof_function_stats (capture_id, idx, function_id, flat, cum)"
     " VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -217,8 +216,7 @@ int pprof_funcs_decode(const uint8_t *p, size_t len, size_t section,
   end = p + sec_len;
   while (p < end) {
     uint64_t d, f, c;
-    if (get_varint(&p, end, &d) < 0 || get_varint(&p, end, &f) < 0 ||
-        get_varint(&p, end, &c) < 0)
+    if (get_varint(&p, end, &d) < 0 || get_varint(&p, end, &f) < 0 || get_varint(&p, end, &c) < 0)
       return -EBADMSG;
     id += (int64_t)d;
     cb(id, unzigzag(f), unzigzag(c), ud);

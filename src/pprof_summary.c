@@ -229,8 +229,9 @@ static void inline_marks(const struct pprof_profile *p, const struct pprof_nodes
   }
   for (size_t i = 0; i < t->n_rows; i++) {
     uint8_t m = marks[t->rows[i].node];
-    t->rows[i].inl = !(m & 1) ? PPROF_INLINE_NONE : (m & 2) ? PPROF_INLINE_PARTIAL
-                                                            : PPROF_INLINE_FULL;
+    t->rows[i].inl = !(m & 1)  ? PPROF_INLINE_NONE
+                     : (m & 2) ? PPROF_INLINE_PARTIAL
+                               : PPROF_INLINE_FULL;
   }
   free(marks);
   free(edges);

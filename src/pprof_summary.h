@@ -44,12 +44,12 @@ struct pprof_top_row {
 
 struct pprof_top {
   int sample_index;
-  int64_t total;         /* what percentages are relative to */
-  int64_t flat_sum;      /* sum of the flat values of all nodes */
-  int64_t node_cutoff;   /* nodes with |cum| below this were dropped */
-  size_t n_nodes_all;    /* nodes with a nonzero value before dropping */
-  size_t dropped_nodes;  /* dropped by node_fraction */
-  size_t orig_count;     /* nodes left after dropping (before node_count) */
+  int64_t total;        /* what percentages are relative to */
+  int64_t flat_sum;     /* sum of the flat values of all nodes */
+  int64_t node_cutoff;  /* nodes with |cum| below this were dropped */
+  size_t n_nodes_all;   /* nodes with a nonzero value before dropping */
+  size_t dropped_nodes; /* dropped by node_fraction */
+  size_t orig_count;    /* nodes left after dropping (before node_count) */
   size_t n_rows;
   struct pprof_top_row *rows;
 };
@@ -77,8 +77,8 @@ struct pprof_stack {
 };
 
 struct pprof_stacks {
-  int64_t total;   /* sum of counts = the number of goroutines */
-  size_t n_stacks; /* distinct stacks */
+  int64_t total;              /* sum of counts = the number of goroutines */
+  size_t n_stacks;            /* distinct stacks */
   struct pprof_stack *stacks; /* sorted by count, descending */
 };
 

@@ -74,10 +74,10 @@ static size_t parse_frames(const char *svg, struct frame *out, size_t max) {
   size_t n = 0;
   const char *p = svg;
   while ((p = strstr(p, "<g class=\"f\"")) && n < max) {
-    ck_assert_int_eq(sscanf(p, "<g class=\"f\" data-x=\"%" SCNd64 "\" data-v=\"%" SCNd64
-                               "\" data-d=\"%d\"",
-                            &out[n].x, &out[n].v, &out[n].d),
-                     3);
+    ck_assert_int_eq(
+        sscanf(p, "<g class=\"f\" data-x=\"%" SCNd64 "\" data-v=\"%" SCNd64 "\" data-d=\"%d\"",
+               &out[n].x, &out[n].v, &out[n].d),
+        3);
     n++;
     p++;
   }

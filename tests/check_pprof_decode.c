@@ -77,8 +77,8 @@ START_TEST(test_corpus_totals) {
         ck_assert_str_eq(p->sample_types[idx].unit, b);
         for (size_t s = 0; s < p->n_samples; s++)
           sum += p->samples[s].values[idx];
-        ck_assert_msg(sum == total, "%s type %d: sum %" PRId64 " != %" PRId64, prof_name, idx,
-                      sum, total);
+        ck_assert_msg(sum == total, "%s type %d: sum %" PRId64 " != %" PRId64, prof_name, idx, sum,
+                      total);
       } else if (sscanf(line, "#%63s\t%255[^\n]", key, a) >= 1) {
         if (strcmp(key, "PeriodType") == 0) {
           char *both = xasprintf("%s %s", p->period_type.type, p->period_type.unit);
@@ -317,7 +317,8 @@ START_TEST(test_wire_errors) {
   /* A group wire type. */
   const uint8_t group[] = {0x33, 0x00};
   /* An 11-byte varint. */
-  const uint8_t overlong[] = {0x48, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+  const uint8_t overlong[] = {0x48, 0xff, 0xff, 0xff, 0xff, 0xff,
+                              0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
   /* sample (field 2) given as a varint. */
   const uint8_t wrong_wt[] = {0x10, 0x01};
 

@@ -100,11 +100,12 @@ START_TEST(test_corpus_rows) {
 
     ck_assert_int_eq(pprof_decode(data, len, 1u << 30, &p, &err), 0);
     nodes = pprof_nodes_new(p);
-    ck_assert_int_eq(query_int(db.s, "SELECT count(*) FROM pprof_sample_types WHERE capture_id=?1",
-                               id, 0),
-                     (int64_t)p->n_sample_types);
-    ck_assert_int_eq(query_int(db.s, "SELECT default_sample_type FROM pprof_profiles "
-                                     "WHERE capture_id=?1",
+    ck_assert_int_eq(
+        query_int(db.s, "SELECT count(*) FROM pprof_sample_types WHERE capture_id=?1", id, 0),
+        (int64_t)p->n_sample_types);
+    ck_assert_int_eq(query_int(db.s,
+                               "SELECT default_sample_type FROM pprof_profiles "
+                               "WHERE capture_id=?1",
                                id, 0),
                      pprof_default_sample_index(p));
     for (size_t si = 0; si < p->n_sample_types; si++) {
@@ -114,8 +115,9 @@ START_TEST(test_corpus_rows) {
 
       pprof_top_opts_default(&o);
       t = pprof_top_compute(p, nodes, (int)si, &o);
-      ck_assert_int_eq(query_int(db.s, "SELECT total FROM pprof_sample_types "
-                                       "WHERE capture_id=?1 AND idx=?2",
+      ck_assert_int_eq(query_int(db.s,
+                                 "SELECT total FROM pprof_sample_types "
+                                 "WHERE capture_id=?1 AND idx=?2",
                                  id, (int64_t)si),
                        t->total);
       for (size_t i = 0; i < t->n_rows; i++) {
@@ -143,8 +145,9 @@ START_TEST(test_corpus_rows) {
         sqlite3_finalize(st);
       }
       ck_assert_uint_eq(kept, MIN(t->n_rows, 300));
-      ck_assert_int_eq(query_int(db.s, "SELECT count(*) FROM pprof_function_stats "
-                                       "WHERE capture_id=?1 AND idx=?2",
+      ck_assert_int_eq(query_int(db.s,
+                                 "SELECT count(*) FROM pprof_function_stats "
+                                 "WHERE capture_id=?1 AND idx=?2",
                                  id, (int64_t)si),
                        (int64_t)kept);
       pprof_top_free(t);
@@ -157,9 +160,8 @@ START_TEST(test_corpus_rows) {
   globfree(&g);
   ck_assert_uint_ge(n_files, 10);
   /* Functions are interned: main.spin appears in several captures once. */
-  ck_assert_int_eq(query_int(db.s, "SELECT count(*) FROM pprof_functions WHERE name='main.spin'",
-                             0, 0),
-                   1);
+  ck_assert_int_eq(
+      query_int(db.s, "SELECT count(*) FROM pprof_functions WHERE name='main.spin'", 0, 0), 1);
   db_close(&db);
 }
 END_TEST
@@ -173,19 +175,19 @@ START_TEST(test_goroutine_rows_and_json) {
 
   db_open(&db);
   id = put_file(db.s, "pprof/workload/goroutine.pprof", "workload", "goroutine", 5000);
-  ck_assert_int_ge(query_int(db.s, "SELECT goroutines FROM pprof_profiles WHERE capture_id=?1",
-                             id, 0),
-                   66);
-  ck_assert_int_ge(query_int(db.s, "SELECT count FROM pprof_goroutine_stacks "
-                                   "WHERE capture_id=?1 AND rank=1",
+  ck_assert_int_ge(
+      query_int(db.s, "SELECT goroutines FROM pprof_profiles WHERE capture_id=?1", id, 0), 66);
+  ck_assert_int_ge(query_int(db.s,
+                             "SELECT count FROM pprof_goroutine_stacks "
+                             "WHERE capture_id=?1 AND rank=1",
                              id, 0),
                    50);
   ck_assert_int_eq(store_get_analysis_json(db.s, id, &json), 0);
   j = json_loads(json, 0, &e);
   ck_assert_ptr_nonnull(j);
-  ck_assert_int_eq(json_integer_value(json_object_get(j, "goroutines")),
-                   query_int(db.s, "SELECT goroutines FROM pprof_profiles WHERE capture_id=?1",
-                             id, 0));
+  ck_assert_int_eq(
+      json_integer_value(json_object_get(j, "goroutines")),
+      query_int(db.s, "SELECT goroutines FROM pprof_profiles WHERE capture_id=?1", id, 0));
   ck_assert_str_eq(json_string_value(json_object_get(j, "default_sample_type")), "goroutine");
   ck_assert(json_is_array(json_object_get(j, "top_stacks")));
   ck_assert_int_eq(json_integer_value(json_object_get(
@@ -245,7 +247,6 @@ START_TEST(test_corrupt_capture_kept) {
 }
 END_TEST
 
-
 static const struct pprof_agg_row *agg_find(const struct pprof_agg_group *g, const char *name) {
   for (size_t i = 0; i < g->n_rows; i++)
     if (strcmp(g->rows[i].name, name) == 0)
@@ -269,13 +270,15 @@ START_TEST(test_aggregate) {
   put_file(db.s, "pprof/workload/errors/cpu-concurrent-first-3s.pprof", "api", "cpu", 2000);
   put_file(db.s, "pprof/prometheus/cpu-5s.pprof", "prom", "cpu", 3000);
   put_file(db.s, "pprof/workload/heap.pprof", "api", "heap", 1500);
-  spin_a = query_int(db.s, "SELECT s.cum FROM pprof_function_stats s JOIN pprof_functions f "
-                           "ON f.id = s.function_id WHERE s.capture_id = 1 AND s.idx = 1 "
-                           "AND f.name = 'main.spin'",
+  spin_a = query_int(db.s,
+                     "SELECT s.cum FROM pprof_function_stats s JOIN pprof_functions f "
+                     "ON f.id = s.function_id WHERE s.capture_id = 1 AND s.idx = 1 "
+                     "AND f.name = 'main.spin'",
                      0, 0);
-  spin_b = query_int(db.s, "SELECT s.cum FROM pprof_function_stats s JOIN pprof_functions f "
-                           "ON f.id = s.function_id WHERE s.capture_id = 2 AND s.idx = 1 "
-                           "AND f.name = 'main.spin'",
+  spin_b = query_int(db.s,
+                     "SELECT s.cum FROM pprof_function_stats s JOIN pprof_functions f "
+                     "ON f.id = s.function_id WHERE s.capture_id = 2 AND s.idx = 1 "
+                     "AND f.name = 'main.spin'",
                      0, 0);
   ck_assert_int_gt(spin_a, 0);
 

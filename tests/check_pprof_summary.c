@@ -90,8 +90,8 @@ START_TEST(test_corpus_top_text_matches_go) {
 }
 END_TEST
 
-static const struct pprof_top_row *row_named(const struct pprof_top *t,
-                                             const struct pprof_nodes *n, const char *name) {
+static const struct pprof_top_row *row_named(const struct pprof_top *t, const struct pprof_nodes *n,
+                                             const char *name) {
   for (size_t i = 0; i < t->n_rows; i++)
     if (strcmp(n->nodes[t->rows[i].node].name, name) == 0)
       return &t->rows[i];

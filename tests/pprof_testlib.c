@@ -24,7 +24,8 @@ struct tprof *tprof_new(void) {
 int64_t tprof_str(struct tprof *t, const char *s) {
   ProtobufCBinaryData b;
   for (size_t i = 0; i < t->m.n_string_table; i++)
-    if (t->m.string_table[i].len == strlen(s) && memcmp(t->m.string_table[i].data, s, strlen(s)) == 0)
+    if (t->m.string_table[i].len == strlen(s) &&
+        memcmp(t->m.string_table[i].data, s, strlen(s)) == 0)
       return (int64_t)i;
   b.len = strlen(s);
   b.data = (uint8_t *)xstrdup(s);
@@ -105,8 +106,8 @@ Perftools__Profiles__Sample *tprof_sample(struct tprof *t, size_t n_locs, const 
   return s;
 }
 
-void tprof_label(struct tprof *t, Perftools__Profiles__Sample *s, const char *key,
-                 const char *str, int64_t num, const char *unit) {
+void tprof_label(struct tprof *t, Perftools__Profiles__Sample *s, const char *key, const char *str,
+                 int64_t num, const char *unit) {
   Perftools__Profiles__Label *l = xcalloc(1, sizeof(*l));
   perftools__profiles__label__init(l);
   l->key = tprof_str(t, key);

@@ -30,8 +30,8 @@ void tprof_simple_location(struct tprof *t, uint64_t id, uint64_t fid);
 /* Returns the sample so labels can be added. */
 Perftools__Profiles__Sample *tprof_sample(struct tprof *t, size_t n_locs, const uint64_t *loc_ids,
                                           const int64_t *values);
-void tprof_label(struct tprof *t, Perftools__Profiles__Sample *s, const char *key,
-                 const char *str, int64_t num, const char *unit);
+void tprof_label(struct tprof *t, Perftools__Profiles__Sample *s, const char *key, const char *str,
+                 int64_t num, const char *unit);
 void tprof_comment(struct tprof *t, const char *comment);
 /* Serialises, gzip'd when gzip is set. Caller frees. */
 uint8_t *tprof_pack(struct tprof *t, bool gzip, size_t *ret_len);

@@ -125,8 +125,9 @@ int main(int argc, char **argv) {
       found = true;
       go[j].matched = true;
       if (go[j].flat != flat || go[j].cum != cum) {
-        fprintf(stderr, "%s: go flat %" PRId64 " cum %" PRId64 ", pprofctl flat %" PRId64
-                        " cum %" PRId64 "\n",
+        fprintf(stderr,
+                "%s: go flat %" PRId64 " cum %" PRId64 ", pprofctl flat %" PRId64 " cum %" PRId64
+                "\n",
                 name, go[j].flat, go[j].cum, flat, cum);
         ok = false;
       }
