@@ -11,6 +11,7 @@
 #include "ctl_pprof.h"
 #include "pprof_format.h"
 #include "pprof_keymap.h"
+#include "pprof_math.h"
 #include "pprof_merge.h"
 #include "pprof_query.h"
 #include "pprof_summary.h"
@@ -129,8 +130,10 @@ static int add_capture(struct diff *d, struct store *s, struct side *side, bool 
   for (size_t i = 0; i < t->n_rows; i++) {
     const struct pprof_node *n = &nodes->nodes[t->rows[i].node];
     struct drow *row = row_for(d, n->name, n->file);
-    *(is_new ? &row->new_flat : &row->base_flat) += t->rows[i].flat;
-    *(is_new ? &row->new_cum : &row->base_cum) += t->rows[i].cum;
+    int64_t *flat = is_new ? &row->new_flat : &row->base_flat;
+    int64_t *cum = is_new ? &row->new_cum : &row->base_cum;
+    *flat = pp_add(*flat, t->rows[i].flat);
+    *cum = pp_add(*cum, t->rows[i].cum);
   }
   pprof_top_free(t);
   pprof_nodes_free(nodes);
@@ -178,8 +181,10 @@ static int add_window(struct diff *d, struct store *s, const struct ctl_filter *
                          ctl_time(g->last_ms, t2, sizeof(t2)));
   for (size_t i = 0; i < g->n_rows; i++) {
     struct drow *row = row_for(d, g->rows[i].name, g->rows[i].file);
-    *(is_new ? &row->new_flat : &row->base_flat) += mean(g->rows[i].flat, g->n_captures);
-    *(is_new ? &row->new_cum : &row->base_cum) += mean(g->rows[i].cum, g->n_captures);
+    int64_t *flat = is_new ? &row->new_flat : &row->base_flat;
+    int64_t *cum = is_new ? &row->new_cum : &row->base_cum;
+    *flat = pp_add(*flat, mean(g->rows[i].flat, g->n_captures));
+    *cum = pp_add(*cum, mean(g->rows[i].cum, g->n_captures));
   }
   pprof_agg_free(agg);
   return CTL_EXIT_OK;
@@ -188,12 +193,12 @@ static int add_window(struct diff *d, struct store *s, const struct ctl_filter *
 static int cmp_drow(const void *a, const void *b, void *ud) {
   const struct drow *l = a, *r = b;
   bool cum = *(const bool *)ud;
-  int64_t ld = cum ? l->new_cum - l->base_cum : l->new_flat - l->base_flat;
-  int64_t rd = cum ? r->new_cum - r->base_cum : r->new_flat - r->base_flat;
+  int64_t ld = cum ? pp_sub(l->new_cum, l->base_cum) : pp_sub(l->new_flat, l->base_flat);
+  int64_t rd = cum ? pp_sub(r->new_cum, r->base_cum) : pp_sub(r->new_flat, r->base_flat);
   if (ld != rd)
     return ld > rd ? -1 : 1;
-  ld = cum ? l->new_flat - l->base_flat : l->new_cum - l->base_cum;
-  rd = cum ? r->new_flat - r->base_flat : r->new_cum - r->base_cum;
+  ld = cum ? pp_sub(l->new_flat, l->base_flat) : pp_sub(l->new_cum, l->base_cum);
+  rd = cum ? pp_sub(r->new_flat, r->base_flat) : pp_sub(r->new_cum, r->base_cum);
   if (ld != rd)
     return ld > rd ? -1 : 1;
   return strcmp(l->name, r->name);
@@ -208,7 +213,7 @@ static const char *signed_label(int64_t v, const char *unit, const char *out_uni
 }
 
 static int64_t delta(const struct drow *r, bool cum) {
-  return cum ? r->new_cum - r->base_cum : r->new_flat - r->base_flat;
+  return cum ? pp_sub(r->new_cum, r->base_cum) : pp_sub(r->new_flat, r->base_flat);
 }
 
 /* rows[0..n_inc) are the largest increases, rows[dec..n_rows) the largest
@@ -224,10 +229,10 @@ static void print_rows(struct ctl *ctl, const struct diff *d, const char *unit, 
   for (size_t i = from; i < to; i++) {
     const struct drow *r = &d->rows[i];
     fprintf(ctl->out, "%11s %10s %10s %11s %10s %10s  %s\n",
-            signed_label(r->new_flat - r->base_flat, d->unit, unit, a, sizeof(a)),
+            signed_label(pp_sub(r->new_flat, r->base_flat), d->unit, unit, a, sizeof(a)),
             pprof_scaled_label(r->base_flat, d->unit, unit, b, sizeof(b)),
             pprof_scaled_label(r->new_flat, d->unit, unit, c, sizeof(c)),
-            signed_label(r->new_cum - r->base_cum, d->unit, unit, e, sizeof(e)),
+            signed_label(pp_sub(r->new_cum, r->base_cum), d->unit, unit, e, sizeof(e)),
             pprof_scaled_label(r->base_cum, d->unit, unit, f, sizeof(f)),
             pprof_scaled_label(r->new_cum, d->unit, unit, g, sizeof(g)), r->name);
   }
@@ -235,11 +240,11 @@ static void print_rows(struct ctl *ctl, const struct diff *d, const char *unit, 
 
 static void print_text(struct ctl *ctl, const struct diff *d, const struct cut *cut, bool cum) {
   char a[PPROF_LABEL_SIZE], b[PPROF_LABEL_SIZE], c[PPROF_LABEL_SIZE + 2];
-  int64_t min_value = 0, max_value = MAX(llabs(d->base.total), llabs(d->new.total));
+  int64_t min_value = 0, max_value = MAX(pp_abs(d->base.total), pp_abs(d->new.total));
   const char *unit;
 
   for (size_t i = 0; i < d->n_rows; i++) {
-    int64_t v = llabs(d->rows[i].new_flat - d->rows[i].base_flat);
+    int64_t v = pp_abs(pp_sub(d->rows[i].new_flat, d->rows[i].base_flat));
     if (i >= cut->n_inc && i < cut->dec)
       continue;
     if (v > 0 && (min_value == 0 || v < min_value))
@@ -250,10 +255,10 @@ static void print_text(struct ctl *ctl, const struct diff *d, const struct cut *
   fprintf(ctl->out, "Type: %s; total %s -> %s (%s", d->type,
           pprof_scaled_label(d->base.total, d->unit, unit, a, sizeof(a)),
           pprof_scaled_label(d->new.total, d->unit, unit, b, sizeof(b)),
-          signed_label(d->new.total - d->base.total, d->unit, unit, c, sizeof(c)));
+          signed_label(pp_sub(d->new.total, d->base.total), d->unit, unit, c, sizeof(c)));
   if (d->base.total)
     fprintf(ctl->out, ", %+.1f%%",
-            100.0 * (double)(d->new.total - d->base.total) / (double)llabs(d->base.total));
+            100.0 * ((double)d->new.total - (double)d->base.total) / fabs((double)d->base.total));
   fprintf(ctl->out, ")\n");
   if (cut->n_inc == 0 && cut->dec == d->n_rows) {
     fprintf(ctl->out, "No function changed.\n");
@@ -297,9 +302,9 @@ static json_t *diff_json(const struct diff *d, const struct cut *cut) {
         rows, json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "function",
                         ctl_json_string(r->name), "file", ctl_json_string(r->file), "base_flat",
                         (json_int_t)r->base_flat, "new_flat", (json_int_t)r->new_flat, "flat_diff",
-                        (json_int_t)(r->new_flat - r->base_flat), "base_cum",
+                        (json_int_t)pp_sub(r->new_flat, r->base_flat), "base_cum",
                         (json_int_t)r->base_cum, "new_cum", (json_int_t)r->new_cum, "cum_diff",
-                        (json_int_t)(r->new_cum - r->base_cum)));
+                        (json_int_t)pp_sub(r->new_cum, r->base_cum)));
   }
   return json_pack("{s:o, s:o, s:o, s:o, s:o}", "sample_type", ctl_json_string(d->type), "unit",
                    ctl_json_string(d->unit), "base", side_json(&d->base), "new", side_json(&d->new),

@@ -6,6 +6,7 @@
 #include "ctl.h"
 #include "ctl_pprof.h"
 #include "pprof_format.h"
+#include "pprof_math.h"
 #include "pprof_query.h"
 #include "pprof_report.h"
 #include "pprof_summary.h"
@@ -98,10 +99,10 @@ static void group_text(struct ctl *ctl, const struct pprof_agg *agg,
   const char *unit;
 
   for (size_t i = 0; i < g->n_rows; i++) {
-    int64_t v = llabs(g->rows[i].flat) ? llabs(g->rows[i].flat) : llabs(g->rows[i].cum);
+    int64_t v = g->rows[i].flat ? pp_abs(g->rows[i].flat) : pp_abs(g->rows[i].cum);
     if (v > 0 && (min_value == 0 || v < min_value))
       min_value = v;
-    flat_sum += g->rows[i].flat;
+    flat_sum = pp_add(flat_sum, g->rows[i].flat);
   }
   unit = pprof_output_unit(min_value, g->total, agg->unit);
   if (g->target)
@@ -116,7 +117,7 @@ static void group_text(struct ctl *ctl, const struct pprof_agg *agg,
   flat_sum = 0;
   for (size_t i = 0; i < g->n_rows; i++) {
     const struct pprof_agg_row *r = &g->rows[i];
-    flat_sum += r->flat;
+    flat_sum = pp_add(flat_sum, r->flat);
     fprintf(ctl->out, "%10s %s %s %10s %s  %s\n",
             pprof_scaled_label(r->flat, agg->unit, unit, a, sizeof(a)),
             pprof_percentage(r->flat, g->total, b, sizeof(b)),

@@ -4,6 +4,7 @@
 #include "flamegraph_script.h"
 #include "pprof_format.h"
 #include "pprof_keymap.h"
+#include "pprof_math.h"
 #include "util.h"
 
 #include <errno.h>
@@ -121,12 +122,12 @@ int flamegraph_add(struct flamegraph *fg, const struct pprof_profile *p, int si)
       fg->skipped_negative++;
     if (v <= 0)
       continue;
-    fg->nodes[0].value += v;
+    fg->nodes[0].value = pp_add(fg->nodes[0].value, v);
     for (uint32_t i = smp->n_locations; i-- > 0;) {
       uint32_t loc = smp->locations[i];
       for (uint32_t k = nodes->loc_first[loc + 1]; k-- > nodes->loc_first[loc];) {
         cur = add_node(fg, cur, name_of[nodes->loc_nodes[k]]);
-        fg->nodes[cur].value += v;
+        fg->nodes[cur].value = pp_add(fg->nodes[cur].value, v);
       }
     }
   }
@@ -354,14 +355,14 @@ static void emit_all(struct render *rd) {
       } else {
         rd->omitted++;
       }
-      off += n->value;
+      off = pp_add(off, n->value);
       cur = n->sibling;
       continue;
     }
     if (top == 0)
       break;
     cur = stack[top];
-    off = offs[top] + fg->nodes[cur].value;
+    off = pp_add(offs[top], fg->nodes[cur].value);
     top--;
     cur = fg->nodes[cur].sibling;
   }

@@ -3,6 +3,7 @@
 #include "pprof.h"
 #include "pprof_build.h"
 #include "pprof_keymap.h"
+#include "pprof_math.h"
 #include "profile.pb-c.h"
 #include "util.h"
 
@@ -229,7 +230,8 @@ int pprof_builder_add_sample_ids(struct pprof_builder *b, const uint64_t *locati
     memset(&b->values[idx * b->n_sample_types], 0, b->n_sample_types * sizeof(int64_t));
   }
   for (size_t i = 0; i < b->n_sample_types; i++)
-    b->values[idx * b->n_sample_types + i] += values[i];
+    b->values[idx * b->n_sample_types + i] =
+        pp_add(b->values[idx * b->n_sample_types + i], values[i]);
   return 0;
 }
 

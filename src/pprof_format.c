@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "pprof_format.h"
+#include "pprof_math.h"
 #include "util.h"
 
 #include <math.h>
@@ -112,7 +113,7 @@ double pprof_scale(int64_t value, const char *from_unit, const char *to_unit,
   double v;
 
   if (value < 0 && value != INT64_MIN) {
-    v = pprof_scale(-value, from_unit, to_unit, ret_unit);
+    v = pprof_scale(pp_neg(value), from_unit, to_unit, ret_unit);
     return -v;
   }
   for (size_t i = 0; i < ARRAY_SIZE(unit_types); i++)
@@ -168,7 +169,7 @@ const char *pprof_output_unit(int64_t min_value, int64_t max_value, const char *
   pprof_scale(min_value, sample_unit, "minimum", &min_unit);
   pprof_scale(max_value, sample_unit, "minimum", &max_unit);
   unit = min_unit;
-  if (strcmp(min_unit, max_unit) != 0 && min_value * 100 < max_value)
-    pprof_scale(100 * min_value, sample_unit, "minimum", &unit);
+  if (strcmp(min_unit, max_unit) != 0 && pp_mul(min_value, 100) < max_value)
+    pprof_scale(pp_mul(100, min_value), sample_unit, "minimum", &unit);
   return *unit ? unit : sample_unit;
 }

@@ -2,6 +2,7 @@
 
 #include "pprof_build.h"
 #include "pprof_keymap.h"
+#include "pprof_math.h"
 #include "pprof_merge.h"
 #include "util.h"
 
@@ -119,7 +120,7 @@ static void first_header(struct pprof_merge *m, const struct pprof_profile *p) {
 static void combine_header(struct pprof_merge *m, const struct pprof_profile *p) {
   if (m->time_nanos == 0 || p->time_nanos < m->time_nanos)
     m->time_nanos = p->time_nanos;
-  m->duration_nanos += p->duration_nanos;
+  m->duration_nanos = pp_add(m->duration_nanos, p->duration_nanos);
   if (m->period == 0 || m->period < p->period)
     m->period = p->period;
   for (size_t i = 0; i < p->n_comments; i++) {
@@ -211,7 +212,7 @@ static int add(struct pprof_merge *m, const struct pprof_profile *p, const char 
     size_t n_labels = 0;
 
     for (size_t i = 0; i < p->n_sample_types; i++) {
-      values[i] = base ? -smp->values[i] : smp->values[i];
+      values[i] = base ? pp_neg(smp->values[i]) : smp->values[i];
       zero = zero && values[i] == 0;
     }
     if (zero)

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "pprof_keymap.h"
+#include "pprof_math.h"
 #include "pprof_query.h"
 #include "pprof_rows.h"
 #include "util.h"
@@ -61,8 +62,8 @@ static void acc_add(struct acc *a, int64_t id, int64_t flat, int64_t cum) {
     }
     a->touched[a->n_touched++] = id;
   }
-  a->flat[id] += flat;
-  a->cum[id] += cum;
+  a->flat[id] = pp_add(a->flat[id], flat);
+  a->cum[id] = pp_add(a->cum[id], cum);
 }
 
 static void acc_done(struct acc *a) {
@@ -114,8 +115,8 @@ static void flush_group(struct scan *sc) {
       g->rows[j].function_id = id;
       g->n_rows++;
     }
-    g->rows[j].flat += a->flat[id];
-    g->rows[j].cum += a->cum[id];
+    g->rows[j].flat = pp_add(g->rows[j].flat, a->flat[id]);
+    g->rows[j].cum = pp_add(g->rows[j].cum, a->cum[id]);
     a->used[id] = 0;
   }
   a->n_touched = 0;
@@ -187,7 +188,7 @@ static int scan_row(struct scan *sc, sqlite3_stmt *st) {
     return -EINVAL;
   }
   g = group_for(sc, target ? target : "");
-  g->total += total;
+  g->total = pp_add(g->total, total);
   g->n_captures++;
   g->first_ms = MIN(g->first_ms, at_ms);
   g->last_ms = MAX(g->last_ms, at_ms);
@@ -269,9 +270,7 @@ struct sort_ctx {
   bool cum;
 };
 
-static int64_t abs64(int64_t v) {
-  return v < 0 ? -v : v;
-}
+#define abs64 pp_abs
 
 static int cmp_value(const void *a, const void *b, void *ud) {
   const struct pprof_agg_row *l = a, *r = b;

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "pprof_format.h"
+#include "pprof_math.h"
 #include "pprof_report.h"
 #include "util.h"
 
@@ -40,12 +41,12 @@ int pprof_report_text(const struct pprof_profile *p, const struct pprof_nodes *n
   int r = 0;
 
   for (size_t i = 0; i < t->n_rows; i++) {
-    int64_t v = t->rows[i].flat < 0 ? -t->rows[i].flat : t->rows[i].flat;
+    int64_t v = pp_abs(t->rows[i].flat);
     if (v == 0)
-      v = t->rows[i].cum < 0 ? -t->rows[i].cum : t->rows[i].cum;
+      v = pp_abs(t->rows[i].cum);
     if (v > 0 && (min_value == 0 || v < min_value))
       min_value = v;
-    flat_sum += t->rows[i].flat;
+    flat_sum = pp_add(flat_sum, t->rows[i].flat);
   }
   unit = t->n_rows ? pprof_output_unit(min_value, t->total, st->unit) : "minimum";
 #define FMT(v, buf) pprof_scaled_label((v), st->unit, unit, (buf), sizeof(buf))
@@ -79,7 +80,7 @@ int pprof_report_text(const struct pprof_profile *p, const struct pprof_nodes *n
     if (t->dropped_nodes > 0)
       r |= buf_printf(out, "Dropped %zu node%s (cum <= %s)\n", t->dropped_nodes,
                       t->dropped_nodes > 1 ? "s" : "",
-                      FMT(llabs((int64_t)((double)t->total * node_fraction)), a));
+                      FMT(pp_abs(pp_d2i((double)t->total * node_fraction)), a));
     if (t->n_rows > 0 && t->n_rows < t->orig_count)
       r |= buf_printf(out, "Showing top %zu nodes out of %zu\n", t->n_rows, t->orig_count);
   }
@@ -88,7 +89,7 @@ int pprof_report_text(const struct pprof_profile *p, const struct pprof_nodes *n
   for (size_t i = 0; i < t->n_rows; i++) {
     const struct pprof_top_row *row = &t->rows[i];
     const char *inl = pprof_inline_label(row->inl);
-    flat_sum += row->flat;
+    flat_sum = pp_add(flat_sum, row->flat);
     r |= buf_printf(out, "%10s %s %s %10s %s  %s%s%s\n", FMT(row->flat, a),
                     pprof_percentage(row->flat, t->total, b, sizeof(b)),
                     pprof_percentage(flat_sum, t->total, c, sizeof(c)), FMT(row->cum, d),

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "pprof_math.h"
 #include "pprof_rows.h"
 #include "store.h"
 #include "util.h"
@@ -218,7 +219,7 @@ int pprof_funcs_decode(const uint8_t *p, size_t len, size_t section,
     uint64_t d, f, c;
     if (get_varint(&p, end, &d) < 0 || get_varint(&p, end, &f) < 0 || get_varint(&p, end, &c) < 0)
       return -EBADMSG;
-    id += (int64_t)d;
+    id = pp_add(id, (int64_t)d);
     cb(id, unzigzag(f), unzigzag(c), ud);
   }
   return 0;

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "pprof_keymap.h"
+#include "pprof_math.h"
 #include "pprof_summary.h"
 #include "util.h"
 
@@ -9,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int64_t abs64(int64_t v) {
-  return v < 0 ? -v : v;
-}
+#define abs64 pp_abs
 
 /* ---- nodes ---- */
 
@@ -120,9 +119,9 @@ int64_t pprof_total(const struct pprof_profile *p, int si) {
   int64_t total = 0, diff_total = 0;
   for (size_t i = 0; i < p->n_samples; i++) {
     int64_t v = abs64(p->samples[i].values[si]);
-    total += v;
+    total = pp_add(total, v);
     if (is_diff_base(&p->samples[i]))
-      diff_total += v;
+      diff_total = pp_add(diff_total, v);
   }
   return diff_total > 0 ? diff_total : total;
 }
@@ -152,13 +151,13 @@ static void accumulate(const struct pprof_profile *p, const struct pprof_nodes *
         uint32_t nd = nodes->loc_nodes[k];
         if (acc[nd].seen != s + 1) {
           acc[nd].seen = s + 1;
-          acc[nd].cum += w;
+          acc[nd].cum = pp_add(acc[nd].cum, w);
         }
         leaf = nd;
       }
     }
     if (leaf != PPROF_NONE)
-      acc[leaf].flat += w;
+      acc[leaf].flat = pp_add(acc[leaf].flat, w);
   }
 }
 
@@ -211,7 +210,7 @@ static void inline_marks(const struct pprof_profile *p, const struct pprof_nodes
           }
           if (edges[e].seen != s + 1) {
             edges[e].seen = s + 1;
-            edges[e].weight += w;
+            edges[e].weight = pp_add(edges[e].weight, w);
             if (k == last)
               edges[e].inl = false;
           }
@@ -303,11 +302,11 @@ struct pprof_top *pprof_top_compute(const struct pprof_profile *p, const struct 
     if (acc[i].flat == 0 && acc[i].cum == 0)
       continue;
     t->n_nodes_all++;
-    t->flat_sum += acc[i].flat;
+    t->flat_sum = pp_add(t->flat_sum, acc[i].flat);
   }
   /* pprof truncates total*fraction toward zero before taking |.|. */
-  t->node_cutoff = abs64((int64_t)((double)t->flat_sum * o->node_fraction));
-  edge_cutoff = abs64((int64_t)((double)t->flat_sum * o->edge_fraction));
+  t->node_cutoff = abs64(pp_d2i((double)t->flat_sum * o->node_fraction));
+  edge_cutoff = abs64(pp_d2i((double)t->flat_sum * o->edge_fraction));
   t->rows = xcalloc(t->n_nodes_all + 1, sizeof(*t->rows));
   for (size_t i = 0; i < nodes->n_nodes; i++) {
     if (acc[i].flat == 0 && acc[i].cum == 0)
@@ -378,7 +377,7 @@ struct pprof_stacks *pprof_stacks_compute(const struct pprof_profile *p,
     uint32_t idx;
     bool is_new;
 
-    st->total += smp->values[0];
+    st->total = pp_add(st->total, smp->values[0]);
     for (uint32_t i = 0; i < smp->n_locations; i++) {
       uint32_t loc = smp->locations[i];
       for (uint32_t k = nodes->loc_first[loc]; k < nodes->loc_first[loc + 1]; k++) {
@@ -402,7 +401,7 @@ struct pprof_stacks *pprof_stacks_compute(const struct pprof_profile *p,
         memcpy(st->stacks[idx].frames, frames, n * sizeof(uint32_t));
       st->n_stacks = idx + 1;
     }
-    st->stacks[idx].count += smp->values[0];
+    st->stacks[idx].count = pp_add(st->stacks[idx].count, smp->values[0]);
   }
   if (st->n_stacks)
     qsort(st->stacks, st->n_stacks, sizeof(*st->stacks), cmp_stacks);

@@ -179,11 +179,45 @@ START_TEST(test_corpus_nesting) {
 }
 END_TEST
 
+START_TEST(test_huge_values) {
+  struct tprof *t = tprof_new();
+  struct flamegraph *fg = flamegraph_new();
+  struct flamegraph_opts o;
+  struct pprof_profile *p;
+  struct buf out;
+  size_t len;
+  uint8_t *data;
+  char *err = NULL;
+
+  tprof_sample_type(t, "space", "bytes");
+  tprof_function(t, 1, "a", "a.go");
+  tprof_function(t, 2, "b", "b.go");
+  tprof_simple_location(t, 1, 1);
+  tprof_simple_location(t, 2, 2);
+  tprof_sample(t, 1, (uint64_t[]){1}, (int64_t[]){INT64_MAX});
+  tprof_sample(t, 1, (uint64_t[]){2}, (int64_t[]){INT64_MAX});
+  data = tprof_pack(t, false, &len);
+  ck_assert_int_eq(pprof_decode(data, len, 1u << 20, &p, &err), 0);
+  ck_assert_int_eq(flamegraph_add(fg, p, 0), 0);
+  flamegraph_opts_default(&o);
+  buf_init(&out, 1u << 24);
+  ck_assert_int_eq(flamegraph_render(fg, &o, &out), 0);
+  buf_terminate(&out);
+  assert_balanced_xml((char *)out.data);
+  buf_done(&out);
+  flamegraph_free(fg);
+  pprof_profile_free(p);
+  free(data);
+  tprof_free(t);
+}
+END_TEST
+
 static Suite *flamegraph_suite(void) {
   Suite *s = suite_create("flamegraph");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, test_handmade_layout);
   tcase_add_test(tc, test_corpus_nesting);
+  tcase_add_test(tc, test_huge_values);
   suite_add_tcase(s, tc);
   return s;
 }

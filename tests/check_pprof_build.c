@@ -249,6 +249,40 @@ START_TEST(test_diff_profile) {
 }
 END_TEST
 
+/* Extreme values through merge (negated base) and the builder's sums. */
+START_TEST(test_merge_extremes) {
+  struct pprof_builder *b = pprof_builder_new();
+  struct pprof_frame f = {"f", "f.go", 1, 1};
+  struct pprof_merge *m = pprof_merge_new();
+  struct pprof_profile *p, *r;
+  struct buf out;
+  char *err = NULL;
+
+  pprof_builder_add_sample_type(b, "space", "bytes");
+  /* Two INT64_MIN sum to 0 (wrapping, as in Go): that sample is zero. */
+  pprof_builder_add_sample(b, &f, 1, (int64_t[]){INT64_MIN});
+  pprof_builder_add_sample(b, &f, 1, (int64_t[]){INT64_MIN});
+  f.line = 2;
+  pprof_builder_add_sample(b, &f, 1, (int64_t[]){INT64_MIN});
+  buf_init(&out, 1u << 20);
+  ck_assert_int_eq(pprof_builder_write(b, &out), 0);
+  p = decode_buf(&out);
+  ck_assert_int_eq(pprof_merge_add_base(m, p, "base", &err), 0);
+  ck_assert_int_eq(pprof_merge_add(m, p, "new", &err), 0);
+  buf_reset(&out);
+  ck_assert_int_eq(pprof_merge_write(m, &out), 0);
+  r = decode_buf(&out);
+  /* The labelled base sample and the new one (zero samples dropped). */
+  ck_assert_uint_eq(p->n_samples, 2);
+  ck_assert_uint_eq(r->n_samples, 2);
+  pprof_profile_free(r);
+  pprof_profile_free(p);
+  pprof_merge_free(m);
+  pprof_builder_free(b);
+  buf_done(&out);
+}
+END_TEST
+
 static Suite *pprof_build_suite(void) {
   Suite *s = suite_create("pprof_build");
   TCase *tc = tcase_create("core");
@@ -257,6 +291,7 @@ static Suite *pprof_build_suite(void) {
   tcase_add_test(tc, test_merge_self);
   tcase_add_test(tc, test_merge_incompatible);
   tcase_add_test(tc, test_diff_profile);
+  tcase_add_test(tc, test_merge_extremes);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -286,6 +286,47 @@ START_TEST(test_goroutine_stacks) {
 }
 END_TEST
 
+/* Hostile values: sums wrap like Go's int64 instead of being undefined
+ * (run under UBSan), and nothing crashes on the way to text, merge and
+ * flame graph. */
+START_TEST(test_extreme_values) {
+  struct tprof *t = tprof_new();
+  struct pprof_profile *p;
+  struct pprof_nodes *n;
+  struct pprof_top *top;
+  struct buf out;
+  struct pprof_top_opts o;
+
+  tprof_sample_type(t, "space", "bytes");
+  tprof_function(t, 1, "a", "a.go");
+  tprof_function(t, 2, "b", "b.go");
+  tprof_simple_location(t, 1, 1);
+  tprof_simple_location(t, 2, 2);
+  tprof_sample(t, 2, (uint64_t[]){1, 2}, (int64_t[]){INT64_MAX});
+  tprof_sample(t, 2, (uint64_t[]){1, 2}, (int64_t[]){INT64_MAX});
+  tprof_sample(t, 1, (uint64_t[]){2}, (int64_t[]){INT64_MIN});
+  tprof_sample(t, 1, (uint64_t[]){1}, (int64_t[]){-5});
+  p = decode_tprof(t);
+  n = pprof_nodes_new(p);
+  pprof_top_opts_default(&o);
+  o.node_fraction = 1;
+  o.edge_fraction = 1;
+  top = pprof_top_compute(p, n, 0, &o);
+  buf_init(&out, 1u << 20);
+  ck_assert_int_eq(pprof_report_text(p, n, top, 1, &out), 0);
+  pprof_top_free(top);
+  top = top_all(p, n, 0);
+  ck_assert_uint_eq(top->n_rows, 2);
+  buf_reset(&out);
+  ck_assert_int_eq(pprof_report_text(p, n, top, 0, &out), 0);
+  pprof_top_free(top);
+  buf_done(&out);
+  pprof_nodes_free(n);
+  pprof_profile_free(p);
+  tprof_free(t);
+}
+END_TEST
+
 START_TEST(test_units) {
   char b[PPROF_LABEL_SIZE];
   ck_assert_str_eq(pprof_scaled_label(6720000000, "nanoseconds", "s", b, sizeof(b)), "6.72s");
@@ -318,6 +359,7 @@ static Suite *pprof_summary_suite(void) {
   tcase_add_test(tc, test_zero_everything);
   tcase_add_test(tc, test_goroutine_stacks);
   tcase_add_test(tc, test_units);
+  tcase_add_test(tc, test_extreme_values);
   suite_add_tcase(s, tc);
   return s;
 }
