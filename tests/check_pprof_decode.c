@@ -57,7 +57,7 @@ START_TEST(test_corpus_totals) {
   glob(pattern, GLOB_APPEND, NULL, &g);
   for (size_t gi = 0; gi < g.gl_pathc; gi++) {
     const char *ref = g.gl_pathv[gi];
-    const char *rel = strstr(ref, "pprof/refs/") + strlen("pprof/refs/");
+    const char *rel = strstr(ref, "/tests/data/pprof/refs/") + strlen("/tests/data/pprof/refs/");
     char *prof_name = xasprintf("pprof/%.*s", (int)(strlen(rel) - strlen(".totals.tsv")), rel);
     size_t len, tlen;
     uint8_t *data = test_read_file(test_data_path(prof_name), &len);

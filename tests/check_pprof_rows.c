@@ -90,7 +90,7 @@ START_TEST(test_corpus_rows) {
   snprintf(pattern, sizeof(pattern), "%s", test_data_path("pprof/*/*/*.pprof"));
   glob(pattern, GLOB_APPEND, NULL, &g);
   for (size_t gi = 0; gi < g.gl_pathc; gi++) {
-    const char *rel = strstr(g.gl_pathv[gi], "pprof/");
+    const char *rel = strstr(g.gl_pathv[gi], "/tests/data/") + strlen("/tests/data/");
     size_t len;
     uint8_t *data = test_read_file(g.gl_pathv[gi], &len);
     struct pprof_profile *p = NULL;

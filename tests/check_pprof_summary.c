@@ -52,7 +52,7 @@ START_TEST(test_corpus_top_text_matches_go) {
   glob(pattern, GLOB_APPEND, NULL, &g);
   for (size_t gi = 0; gi < g.gl_pathc; gi++) {
     const char *ref = g.gl_pathv[gi];
-    const char *rel = strstr(ref, "pprof/refs/") + strlen("pprof/refs/");
+    const char *rel = strstr(ref, "/tests/data/pprof/refs/") + strlen("/tests/data/pprof/refs/");
     const char *dot = strstr(rel, ".pprof.top");
     bool cum = strncmp(dot, ".pprof.topcum", 13) == 0;
     int si = atoi(strstr(dot, ".si") + 3);
