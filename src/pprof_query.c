@@ -20,7 +20,7 @@ static const char sql_scan[] =
     " JOIN pprof_sample_types t ON t.capture_id = c.id";
 static const char sql_ids[] =
     "SELECT c.id, c.target FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id";
-static const char sql_by_target[] = "ORDER BY c.target, c.id";
+static const char sql_targets[] = "SELECT DISTINCT c.target FROM captures c";
 static const char sql_one[] =
     "SELECT c.id, c.target, c.started_at_ms, p.default_sample_type, t.idx, t.type, t.unit,"
     " t.total, p.funcs FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id"
@@ -201,6 +201,25 @@ static int scan_row(struct scan *sc, sqlite3_stmt *st) {
   return 0;
 }
 
+/* Every row of the captures f selects, in whatever order is cheapest. */
+static int scan_all(struct scan *sc, const struct store_filter *f) {
+  sqlite3_stmt *st = NULL;
+  int rc, r;
+
+  r = store_filter_prepare(sc->s, f, sql_scan, "", &st);
+  if (r < 0)
+    return r;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    r = scan_row(sc, st);
+    if (r < 0)
+      break;
+  }
+  if (r == 0 && rc != SQLITE_DONE)
+    r = -EIO;
+  sqlite3_finalize(st);
+  return r;
+}
+
 struct id_target {
   int64_t id;
   char *target;
@@ -252,18 +271,31 @@ static int run_scan(struct scan *sc, const struct store_filter *f) {
     free(ids);
     return r;
   }
-  r = store_filter_prepare(sc->s, f, sql_scan, sc->o->by_target ? sql_by_target : "", &st);
-  if (r < 0)
-    return r;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    r = scan_row(sc, st);
+  if (sc->o->by_target && !f->target) {
+    /* One scan per target (each served by the captures' target index), so
+     * groups arrive whole without sorting rows that carry blobs. */
+    char **targets = NULL;
+    size_t n = 0;
+    r = store_filter_prepare(sc->s, f, sql_targets, "", &st);
     if (r < 0)
-      break;
+      return r;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      targets = xreallocarray(targets, n + 1, sizeof(*targets));
+      targets[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    r = rc == SQLITE_DONE ? 0 : -EIO;
+    for (size_t i = 0; i < n && r == 0; i++) {
+      struct store_filter one = *f;
+      one.target = targets[i];
+      r = scan_all(sc, &one);
+    }
+    for (size_t i = 0; i < n; i++)
+      free(targets[i]);
+    free(targets);
+    return r;
   }
-  if (r == 0 && rc != SQLITE_DONE)
-    r = -EIO;
-  sqlite3_finalize(st);
-  return r;
+  return scan_all(sc, f);
 }
 
 struct sort_ctx {
