@@ -463,14 +463,19 @@ int flamegraph_render(struct flamegraph *fg, const struct flamegraph_opts *o, st
   rd.r |= buf_printf(out,
                      "<text id=\"unzoom\" class=\"btn hide\" x=\"%d\" y=\"22\">Reset Zoom</text>\n"
                      "<text id=\"search\" class=\"btn\" x=\"%d\" y=\"22\" "
-                     "text-anchor=\"end\">Search</text>\n"
-                     "<text id=\"matched\" class=\"btn hide\" x=\"%d\" y=\"%d\" "
-                     "text-anchor=\"end\"> </text>\n"
-                     "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n",
-                     XPAD, width - XPAD, width - XPAD, rd.height - 10, XPAD, rd.height - 10);
+                     "text-anchor=\"end\">Search</text>\n",
+                     XPAD, width - XPAD);
   rd.r |= buf_printf(out, "<g id=\"frames\">\n");
   if (rd.r == 0)
     emit_all(&rd);
-  rd.r |= buf_printf(out, "</g>\n</svg>\n");
+  /* The status line comes last so it paints over frames; the script keeps
+   * it at the bottom of the window while the page scrolls. */
+  rd.r |= buf_printf(out,
+                     "</g>\n<rect id=\"statusbg\" x=\"0\" y=\"%d\" width=\"%d\" height=\"20\" "
+                     "fill=\"#fafafa\" fill-opacity=\"0.9\"/>\n"
+                     "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n"
+                     "<text id=\"matched\" class=\"btn hide\" x=\"%d\" y=\"%d\" "
+                     "text-anchor=\"end\"> </text>\n</svg>\n",
+                     rd.height - 24, width, XPAD, rd.height - 10, width - XPAD, rd.height - 10);
   return rd.r < 0 ? -EFBIG : 0;
 }
