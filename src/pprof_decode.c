@@ -19,6 +19,8 @@
  * decoding fails instead of exhausting memory. */
 #define PB_BUDGET_PER_BYTE 64
 #define PB_BUDGET_BASE (16u << 20)
+/* ... and never more than this, whatever the input size. */
+#define PB_BUDGET_MAX ((size_t)2 << 30)
 
 struct decoded {
   Perftools__Profiles__Profile *msg;
@@ -543,8 +545,8 @@ int pprof_decode(const uint8_t *data, size_t len, size_t max_decompressed,
     goto fail;
   }
   p->decoded_bytes = pb_len;
-  d->budget = pb_len > (SIZE_MAX - PB_BUDGET_BASE) / PB_BUDGET_PER_BYTE
-                  ? SIZE_MAX
+  d->budget = pb_len > (PB_BUDGET_MAX - PB_BUDGET_BASE) / PB_BUDGET_PER_BYTE
+                  ? PB_BUDGET_MAX
                   : PB_BUDGET_BASE + pb_len * PB_BUDGET_PER_BYTE;
   d->msg = perftools__profiles__profile__unpack(&alloc, pb_len, pb);
   if (!d->msg) {

@@ -149,7 +149,7 @@ END_TEST
  * number of distinct samples; locations and functions are not
  * duplicated. */
 START_TEST(test_merge_self) {
-  struct pprof_profile *a = decode_file("pprof/workload/heap.pprof");
+  struct pprof_profile *a = decode_file("pprof/work/heap.pprof");
   struct pprof_merge *m = pprof_merge_new();
   struct pprof_profile *r;
   struct buf out;
@@ -189,8 +189,8 @@ START_TEST(test_merge_self) {
 END_TEST
 
 START_TEST(test_merge_incompatible) {
-  struct pprof_profile *a = decode_file("pprof/workload/heap.pprof");
-  struct pprof_profile *c = decode_file("pprof/workload/cpu-5s.pprof");
+  struct pprof_profile *a = decode_file("pprof/work/heap.pprof");
+  struct pprof_profile *c = decode_file("pprof/work/cpu-5s.pprof");
   struct pprof_merge *m = pprof_merge_new();
   struct buf out;
   char *err = NULL;
@@ -213,8 +213,8 @@ END_TEST
  * (base samples are labelled), pprof's total is the base's, and every
  * function's net value is zero. */
 START_TEST(test_diff_profile) {
-  struct pprof_profile *a = decode_file("pprof/workload/cpu-5s.pprof");
-  struct pprof_profile *b = decode_file("pprof/workload/errors/cpu-concurrent-first-3s.pprof");
+  struct pprof_profile *a = decode_file("pprof/work/cpu-5s.pprof");
+  struct pprof_profile *b = decode_file("pprof/work/errors/cpu-concurrent-first-3s.pprof");
   struct pprof_merge *m = pprof_merge_new();
   struct pprof_profile *r;
   struct buf out;

@@ -45,19 +45,19 @@ static void assert_err_contains(const uint8_t *data, size_t len, const char *nee
 }
 
 /* Every corpus profile decodes, and its header fields and per-type sums
- * match what Go's decoder found (refs/X.totals.tsv). */
+ * match what Go's decoder found (X.totals.tsv beside each profile). */
 START_TEST(test_corpus_totals) {
   glob_t g;
   char pattern[4096];
   size_t checked = 0;
 
-  snprintf(pattern, sizeof(pattern), "%s", test_data_path("pprof/refs/*/*.totals.tsv"));
+  snprintf(pattern, sizeof(pattern), "%s", test_data_path("pprof/*/*.totals.tsv"));
   ck_assert_int_eq(glob(pattern, 0, NULL, &g), 0);
-  snprintf(pattern, sizeof(pattern), "%s", test_data_path("pprof/refs/*/*/*.totals.tsv"));
+  snprintf(pattern, sizeof(pattern), "%s", test_data_path("pprof/*/*/*.totals.tsv"));
   glob(pattern, GLOB_APPEND, NULL, &g);
   for (size_t gi = 0; gi < g.gl_pathc; gi++) {
     const char *ref = g.gl_pathv[gi];
-    const char *rel = strstr(ref, "/tests/data/pprof/refs/") + strlen("/tests/data/pprof/refs/");
+    const char *rel = strstr(ref, "/tests/data/pprof/") + strlen("/tests/data/pprof/");
     char *prof_name = xasprintf("pprof/%.*s", (int)(strlen(rel) - strlen(".totals.tsv")), rel);
     size_t len, tlen;
     uint8_t *data = test_read_file(test_data_path(prof_name), &len);
@@ -109,7 +109,7 @@ END_TEST
 
 START_TEST(test_plain_and_gzip_agree) {
   size_t len, plain_len;
-  uint8_t *gz = test_read_file(test_data_path("pprof/workload/cpu-5s.pprof"), &len);
+  uint8_t *gz = test_read_file(test_data_path("pprof/work/cpu-5s.pprof"), &len);
   struct buf out;
   char *err = NULL;
   struct pprof_profile *a, *b;
@@ -332,7 +332,7 @@ END_TEST
 
 START_TEST(test_gzip_errors) {
   size_t len, glen;
-  uint8_t *gz = test_read_file(test_data_path("pprof/workload/heap.pprof"), &len);
+  uint8_t *gz = test_read_file(test_data_path("pprof/work/heap.pprof"), &len);
   uint8_t *copy = xmalloc(len + 16);
   char *err;
 
@@ -405,7 +405,7 @@ END_TEST
  * (run under ASan/valgrind to see memory errors). */
 START_TEST(test_truncations_and_corruption) {
   size_t len;
-  uint8_t *gz = test_read_file(test_data_path("pprof/workload/goroutine.pprof"), &len);
+  uint8_t *gz = test_read_file(test_data_path("pprof/work/goroutine.pprof"), &len);
   struct buf plain;
   char *err = NULL;
   unsigned seed = 12345;

@@ -174,7 +174,7 @@ START_TEST(test_goroutine_rows_and_json) {
   json_error_t e;
 
   db_open(&db);
-  id = put_file(db.s, "pprof/workload/goroutine.pprof", "workload", "goroutine", 5000);
+  id = put_file(db.s, "pprof/work/goroutine.pprof", "workload", "goroutine", 5000);
   ck_assert_int_ge(
       query_int(db.s, "SELECT goroutines FROM pprof_profiles WHERE capture_id=?1", id, 0), 66);
   ck_assert_int_ge(query_int(db.s,
@@ -214,7 +214,7 @@ START_TEST(test_corrupt_capture_kept) {
   struct capture_row row;
   struct buf blob;
   size_t len;
-  uint8_t *data = test_read_file(test_data_path("pprof/workload/heap.pprof"), &len);
+  uint8_t *data = test_read_file(test_data_path("pprof/work/heap.pprof"), &len);
   int64_t id = 0;
 
   db_open(&db);
@@ -266,10 +266,10 @@ START_TEST(test_aggregate) {
   int64_t spin_a, spin_b;
 
   db_open(&db);
-  put_file(db.s, "pprof/workload/cpu-5s.pprof", "api", "cpu", 1000);
-  put_file(db.s, "pprof/workload/errors/cpu-concurrent-first-3s.pprof", "api", "cpu", 2000);
-  put_file(db.s, "pprof/prometheus/cpu-5s.pprof", "prom", "cpu", 3000);
-  put_file(db.s, "pprof/workload/heap.pprof", "api", "heap", 1500);
+  put_file(db.s, "pprof/work/cpu-5s.pprof", "api", "cpu", 1000);
+  put_file(db.s, "pprof/work/errors/cpu-concurrent-first-3s.pprof", "api", "cpu", 2000);
+  put_file(db.s, "pprof/prom/cpu-5s.pprof", "prom", "cpu", 3000);
+  put_file(db.s, "pprof/work/heap.pprof", "api", "heap", 1500);
   spin_a = query_int(db.s,
                      "SELECT s.cum FROM pprof_function_stats s JOIN pprof_functions f "
                      "ON f.id = s.function_id WHERE s.capture_id = 1 AND s.idx = 1 "

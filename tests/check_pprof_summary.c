@@ -46,13 +46,13 @@ START_TEST(test_corpus_top_text_matches_go) {
 
   setenv("TZ", "UTC", 1);
   tzset();
-  snprintf(pattern, sizeof(pattern), "%s", test_data_path("pprof/refs/*/*.pprof.top*.txt"));
+  snprintf(pattern, sizeof(pattern), "%s", test_data_path("pprof/*/*.pprof.top*.txt"));
   ck_assert_int_eq(glob(pattern, 0, NULL, &g), 0);
-  snprintf(pattern, sizeof(pattern), "%s", test_data_path("pprof/refs/*/*/*.pprof.top*.txt"));
+  snprintf(pattern, sizeof(pattern), "%s", test_data_path("pprof/*/*/*.pprof.top*.txt"));
   glob(pattern, GLOB_APPEND, NULL, &g);
   for (size_t gi = 0; gi < g.gl_pathc; gi++) {
     const char *ref = g.gl_pathv[gi];
-    const char *rel = strstr(ref, "/tests/data/pprof/refs/") + strlen("/tests/data/pprof/refs/");
+    const char *rel = strstr(ref, "/tests/data/pprof/") + strlen("/tests/data/pprof/");
     const char *dot = strstr(rel, ".pprof.top");
     bool cum = strncmp(dot, ".pprof.topcum", 13) == 0;
     int si = atoi(strstr(dot, ".si") + 3);
@@ -258,7 +258,7 @@ END_TEST
 
 /* Goroutine profiles: stacks grouped by function sequence and counted. */
 START_TEST(test_goroutine_stacks) {
-  struct pprof_profile *p = decode_file("pprof/workload/goroutine.pprof");
+  struct pprof_profile *p = decode_file("pprof/work/goroutine.pprof");
   struct pprof_nodes *n = pprof_nodes_new(p);
   struct pprof_stacks *st;
   int64_t sum = 0;

@@ -2,7 +2,8 @@
 # End-to-end checks of the pprof side of pprofctl against Go 1.19's own
 # tools, on every pprof file of the corpus (tests/data/pprof):
 #   - `pprofctl top ID` prints exactly what `go tool pprof -top` printed
-#     (the stored references, for every sample type, flat and -cum order);
+#     (the stored references X.pprof.top{,cum}.siN-TYPE.txt beside each
+#     profile, for every sample type, flat and -cum order);
 #   - `pprofctl top ID --json` has the same totals and the same flat/cum per
 #     function as `go tool pprof -top -unit=UNIT` run live (exact integers);
 #   - `pprofctl merge` writes a profile go tool pprof opens, whose totals
@@ -34,7 +35,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # Import every corpus profile; remember id <-> file.
 n=0
-for f in $(cd "$DATA" && find . -name '*.pprof' ! -path './refs/*' | sed 's|^\./||' | sort); do
+for f in $(cd "$DATA" && find . -name '*.pprof' | sed 's|^\./||' | sort); do
 	n=$((n + 1))
 	target=$(dirname "$f" | cut -d/ -f1)
 	type=$(basename "$f" .pprof | sed 's/-.*//')
@@ -51,7 +52,7 @@ texts=0
 lives=0
 while read -r id f; do
 	# Every sample type: text against the stored references.
-	for ref in "$DATA/refs/$f".top.si*-*.txt "$DATA/refs/$f".topcum.si*-*.txt; do
+	for ref in "$DATA/$f".top.si*-*.txt "$DATA/$f".topcum.si*-*.txt; do
 		[ -e "$ref" ] || continue
 		si=$(echo "$ref" | sed 's/.*\.si\([0-9]*\)-.*/\1/')
 		cum=
@@ -66,8 +67,8 @@ while read -r id f; do
 	done
 	# Every sample type: JSON values against go tool pprof run live.
 	si=0
-	for ref in "$DATA/refs/$f".top.si*-*.txt; do
-		unit=$(awk -F'\t' -v si="$si" '$1 == si { print $3 }' "$DATA/refs/$f.totals.tsv")
+	for ref in "$DATA/$f".top.si*-*.txt; do
+		unit=$(awk -F'\t' -v si="$si" '$1 == si { print $3 }' "$DATA/$f.totals.tsv")
 		[ -n "$unit" ] || fail "no unit for $f sample index $si"
 		"$GO" tool pprof -symbolize=none -top -nodecount=30 -sample_index="$si" \
 			-unit="$unit" "$DATA/$f" >"$TMP/go.txt" 2>"$TMP/go.err" ||
@@ -89,23 +90,23 @@ total_of() { # FILE UNIT SI -> total as go tool pprof computes it
 		2>/dev/null | sed -n 's/^Showing nodes accounting for .* of \(-\{0,1\}[0-9]*\).* total$/\1/p'
 }
 sum=0
-for f in workload/cpu-5s.pprof workload/errors/cpu-concurrent-first-3s.pprof; do
+for f in work/cpu-5s.pprof work/errors/cpu-concurrent-first-3s.pprof; do
 	t=$(total_of "$DATA/$f" nanoseconds 1)
 	sum=$((sum + t))
 done
-ctl merge --type cpu --target workload -o "$TMP/merged.pb.gz" 2>"$TMP/merge.err"
+ctl merge --type cpu --target work -o "$TMP/merged.pb.gz" 2>"$TMP/merge.err"
 grep -q "merged 2 captures" "$TMP/merge.err" || fail "merge: $(cat "$TMP/merge.err")"
 got=$(total_of "$TMP/merged.pb.gz" nanoseconds 1)
 [ "$got" = "$sum" ] || fail "merged cpu total $got, expected $sum"
 for si in 0 1 2 3; do
 	want=0
-	for f in workload/heap.pprof workload/text/heap-gc1.pprof; do
+	for f in work/heap.pprof work/text/heap-gc1.pprof; do
 		t=$(total_of "$DATA/$f" "$(awk -F'\t' -v si=$si '$1 == si { print $3 }' \
-			"$DATA/refs/$f.totals.tsv")" $si)
+			"$DATA/$f.totals.tsv")" $si)
 		want=$((want + t))
 	done
-	ctl merge --type heap --target workload -o "$TMP/heap.pb.gz" 2>/dev/null
-	unit=$(awk -F'\t' -v si=$si '$1 == si { print $3 }' "$DATA/refs/workload/heap.pprof.totals.tsv")
+	ctl merge --type heap --target work -o "$TMP/heap.pb.gz" 2>/dev/null
+	unit=$(awk -F'\t' -v si=$si '$1 == si { print $3 }' "$DATA/work/heap.pprof.totals.tsv")
 	got=$(total_of "$TMP/heap.pb.gz" "$unit" $si)
 	[ "$got" = "$want" ] || fail "merged heap sample $si total $got, expected $want"
 done
@@ -121,14 +122,14 @@ cmp -s "$TMP/ours.txt" "$TMP/theirs.txt" || {
 
 # Diff: pprof's total of the diff profile is the base's; the change of
 # main.spin is new - base.
-a=$(grep ' workload/cpu-5s.pprof$' "$TMP/ids" | cut -d' ' -f1)
-b=$(grep ' workload/errors/cpu-concurrent-first-3s.pprof$' "$TMP/ids" | cut -d' ' -f1)
+a=$(grep ' work/cpu-5s.pprof$' "$TMP/ids" | cut -d' ' -f1)
+b=$(grep ' work/errors/cpu-concurrent-first-3s.pprof$' "$TMP/ids" | cut -d' ' -f1)
 ctl diff "$a" "$b" --pprof -o "$TMP/diff.pb.gz" >"$TMP/diff.txt" 2>/dev/null
 got=$(total_of "$TMP/diff.pb.gz" nanoseconds 1)
-want=$(total_of "$DATA/workload/cpu-5s.pprof" nanoseconds 1)
+want=$(total_of "$DATA/work/cpu-5s.pprof" nanoseconds 1)
 [ "$got" = "$want" ] || fail "diff profile total $got, expected the base's $want"
-"$GO" tool pprof -symbolize=none -top -unit=nanoseconds -diff_base="$DATA/workload/cpu-5s.pprof" \
-	"$DATA/workload/errors/cpu-concurrent-first-3s.pprof" 2>/dev/null | grep ' main\.spin$' >"$TMP/want.spin"
+"$GO" tool pprof -symbolize=none -top -unit=nanoseconds -diff_base="$DATA/work/cpu-5s.pprof" \
+	"$DATA/work/errors/cpu-concurrent-first-3s.pprof" 2>/dev/null | grep ' main\.spin$' >"$TMP/want.spin"
 "$GO" tool pprof -symbolize=none -top -unit=nanoseconds "$TMP/diff.pb.gz" 2>/dev/null |
 	grep ' main\.spin$' >"$TMP/got.spin"
 cmp -s "$TMP/want.spin" "$TMP/got.spin" || fail "main.spin in the diff profile: $(cat "$TMP/got.spin")"
@@ -137,10 +138,10 @@ ctl --json diff "$a" "$b" >"$TMP/diff.json"
 grep -q '"flat_diff": -2450000000' "$TMP/diff.json" || fail "diff JSON: main.spin flat change"
 
 # Flame graph and top --type over the imported captures.
-ctl flamegraph --type cpu --target workload -o "$TMP/fg.svg"
+ctl flamegraph --type cpu --target work -o "$TMP/fg.svg"
 head -c 200 "$TMP/fg.svg" | grep -q '<svg' || fail "flamegraph did not write an SVG"
 grep -q 'main.spin' "$TMP/fg.svg" || fail "flame graph lacks main.spin"
-ctl top --type cpu --target workload --json >"$TMP/agg.json"
+ctl top --type cpu --target work --json >"$TMP/agg.json"
 grep -q '"captures": 2' "$TMP/agg.json" || fail "top --type: $(cat "$TMP/agg.json")"
 
 # Errors: clear messages and the documented exit codes.
@@ -156,7 +157,7 @@ ctl merge --type cpu >/dev/null 2>"$TMP/err"
 ctl diff 1 >/dev/null 2>"$TMP/err"
 [ $? -eq 2 ] || fail "diff with one selection should be a usage error"
 printf 'not a profile at all\0\1\2' >"$TMP/junk.pprof"
-head -c 300 "$DATA/workload/heap.pprof" >"$TMP/trunc.pprof"
+head -c 300 "$DATA/work/heap.pprof" >"$TMP/trunc.pprof"
 tid=$(ctl import "$TMP/trunc.pprof" --target broken --type heap | tail -n 1)
 ctl show "$tid" >"$TMP/show.txt" 2>&1
 grep -q 'truncated' "$TMP/show.txt" || fail "a truncated profile should show its analysis error"
