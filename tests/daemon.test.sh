@@ -65,6 +65,7 @@ EXTRA_TARGETS="  - name: down
   - name: auto
     url: http://127.0.0.1:$demo_PORT
     interval: 4s
+    seconds: 1
     profiles: auto"
 
 write_config "$EXTRA_TARGETS"
@@ -122,9 +123,12 @@ pass "profiles: auto discovered the builtin and custom profiles"
 
 # Someone else profiles the demo process: pprofd records the target's
 # message as a failed capture and tries again next interval.
-curl -s -o /dev/null "http://127.0.0.1:$demo_PORT/debug/pprof/profile?seconds=7" &
+# (pprofd itself profiles the process much of the time: retry until ours runs)
+( until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$demo_PORT/debug/pprof/profile?seconds=7")" = 200 ]; do
+    sleep 0.1
+  done ) &
 ext=$!
-WAIT=15 wait_for sh -c "'$PPROFCTL' -d '$DB' list --json --type cpu --status failed | python3 -c 'import json,sys; sys.exit(0 if any(\"target busy\" in c[\"error\"] and \"already in use\" in c[\"error\"] for c in json.load(sys.stdin)) else 1)'" \
+WAIT=40 wait_for sh -c "'$PPROFCTL' -d '$DB' list --json --type cpu --status failed | python3 -c 'import json,sys; sys.exit(0 if any(\"target busy\" in c[\"error\"] and \"already in use\" in c[\"error\"] for c in json.load(sys.stdin)) else 1)'" \
   || fail "no failed capture with the target's 'already in use' message"
 wait "$ext" || true
 busy_ms=$(python3 -c 'import time; print(int(time.time()*1000))')
@@ -168,8 +172,9 @@ cp "$T/good.yaml" "$T/pprofd.yaml"
 pass "invalid config on SIGHUP is rejected and the old one kept"
 
 # SIGTERM during an in-flight trace: the trace is stored, the database is clean.
-starts=$(grep -c "demo trace: GET" "$T/pprofd.log" || true)
-WAIT=30 wait_for sh -c "[ \$(grep -c 'demo trace: GET' '$T/pprofd.log') -gt $starts ]" \
+pat="target 'demo' instance '[^']*' trace: GET"
+starts=$(grep -c "$pat" "$T/pprofd.log" || true)
+WAIT=30 wait_for sh -c "[ \$(grep -c \"$pat\" '$T/pprofd.log') -gt $starts ]" \
   || fail "no trace started"
 sleep 0.3
 sig_ms=$(python3 -c 'import time; print(int(time.time()*1000))')
