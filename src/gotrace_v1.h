@@ -167,6 +167,10 @@ struct v1_trace {
   size_t n_cpu, cap_cpu;
   struct idmap timer_gs; /* TimerGoroutine ids (historic) */
   uint64_t raw_counts[V1_COUNT];
+  /* per type, for this version */
+  bool valid[64]; /* indexed by the 6-bit wire type */
+  uint8_t nargs[V1_COUNT];
+  bool stack[V1_COUNT];
 };
 
 /* Pass 1. Returns 0, -EPROTO (corrupt/truncated: message "offset N: ..."),

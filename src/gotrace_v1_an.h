@@ -110,6 +110,7 @@ struct v1_an {
   struct trace_mmu mmu;
   int *mmu_ps;
   size_t n_mmu_ps, cap_mmu_ps;
+  size_t mmu_gcps; /* Ps with positive count */
   int mmu_stw;
   bool mmu_on;
   /* GC and heap (5.4) */

@@ -220,7 +220,6 @@ static bool timer_goroutine(const struct v1_an *a, uint64_t g) {
 int v1_check_event(struct v1_an *a, struct v1_event *ev, bool *ret_ends_span, char **ret_err) {
   struct v1_gst *g = &a->gs[ev->gi], *tg;
   struct v1_pst *p = ev->si != V1_NO_INDEX ? &a->ps[ev->si] : NULL;
-  const char *name = v1_type_name(ev->type, a->t->minor);
   int r = 0;
 
   *ret_ends_span = false;
@@ -296,7 +295,8 @@ int v1_check_event(struct v1_an *a, struct v1_event *ev, bool *ret_ends_span, ch
   case V1_GO_WAITING:
   case V1_GO_IN_SYSCALL:
     if (g->state != V1_G_RUNNABLE)
-      return v1_errf(ret_err, ev->off, "g %" PRIu64 " is not runnable before %s", ev->g, name);
+      return v1_errf(ret_err, ev->off, "g %" PRIu64 " is not runnable before %s", ev->g,
+                     v1_type_name(ev->type, a->t->minor));
     g->state = V1_G_WAITING;
     set_pending(g, ev);
     break;

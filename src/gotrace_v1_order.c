@@ -194,7 +194,9 @@ static int fetch_head(struct v1_order *o, uint32_t si, char **ret_err) {
     if (rec.type != V1_CPU_SAMPLE)
       break;
   }
-  memset(ev, 0, sizeof(*ev));
+  ev->args[0] = ev->args[1] = ev->args[2] = ev->args[3] = 0;
+  ev->stk = 0;
+  ev->idx = 0;
   ev->type = rec.type;
   ev->off = rec.off;
   ev->ts = s->ts;
@@ -202,7 +204,7 @@ static int fetch_head(struct v1_order *o, uint32_t si, char **ret_err) {
   ev->si = si;
   ev->ti = V1_NO_INDEX;
   n = rec.nargs - 1;
-  if (v1_type_has_stack(rec.type)) {
+  if (t->stack[rec.type]) {
     ev->stk = rec.args[rec.nargs - 1];
     n--;
   }

@@ -114,9 +114,15 @@ int v1_errf(char **ret_err, size_t off, const char *fmt, ...) {
 
 /* Unsigned LEB128, at most 10 bytes; padded encodings are accepted.
  * Returns 0, or -1 when truncated, -2 when malformed. */
-static int uvarint(const uint8_t *p, size_t end, size_t *pos, uint64_t *ret) {
+static inline int uvarint(const uint8_t *p, size_t end, size_t *pos, uint64_t *ret) {
   uint64_t v = 0;
   size_t i = *pos;
+
+  if (i < end && p[i] < 0x80) { /* the common case: one byte */
+    *ret = p[i];
+    *pos = i + 1;
+    return 0;
+  }
 
   for (int n = 0; n < 10; n++) {
     uint8_t b;
@@ -158,7 +164,7 @@ int v1_record_read(const struct v1_trace *t, size_t *pos, size_t end, struct v1_
   b = p[i++];
   rec->type = b & 0x3f;
   narg = (b >> 6) + 1;
-  if (rec->type == V1_NONE || rec->type >= V1_COUNT || desc[rec->type].since > t->minor)
+  if (!t->valid[rec->type])
     return v1_errf(ret_err, rec->off, "unknown event type %u", rec->type);
   if (rec->type == V1_STRING) {
     uint64_t id, len;
@@ -222,7 +228,7 @@ int v1_record_read(const struct v1_trace *t, size_t *pos, size_t end, struct v1_
     rec->str_len = (size_t)len;
     i += (size_t)len;
   }
-  if (rec->type != V1_STACK && rec->nargs != v1_type_nargs(rec->type, t->minor))
+  if (rec->nargs != t->nargs[rec->type] && rec->type != V1_STACK)
     return v1_errf(ret_err, rec->off, "%s has the wrong number of arguments: want %u, got %u",
                    desc[rec->type].name, v1_type_nargs(rec->type, t->minor), rec->nargs);
   *pos = i;
@@ -463,6 +469,11 @@ int v1_trace_read(struct v1_trace *t, const uint8_t *data, size_t len, char **re
     free(*ret_err);
     *ret_err = xasprintf("unsupported trace version go 1.%d", t->minor);
     return -ENOTSUP;
+  }
+  for (int k = V1_NONE + 1; k < V1_COUNT; k++) {
+    t->valid[k] = desc[k].since <= t->minor;
+    t->nargs[k] = (uint8_t)v1_type_nargs(k, t->minor);
+    t->stack[k] = desc[k].stack;
   }
   while (pos < len) {
     r = v1_record_read(t, &pos, len, &rec, ret_err);

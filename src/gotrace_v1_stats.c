@@ -179,9 +179,16 @@ static void goroutine_stats(struct v1_an *a, const struct v1_event *ev) {
   }
 }
 
+/* Adjusts P p's GC activity count, keeping the number of Ps with a
+ * positive count in mmu_gcps. */
 static void mmu_bump(struct v1_an *a, int64_t p, int d) {
-  if (p >= 0 && (uint64_t)p < a->n_mmu_ps)
-    a->mmu_ps[p] += d;
+  int before;
+
+  if (p < 0 || (uint64_t)p >= a->n_mmu_ps)
+    return;
+  before = a->mmu_ps[p];
+  a->mmu_ps[p] += d;
+  a->mmu_gcps += (a->mmu_ps[p] > 0) - (before > 0);
 }
 
 /* Utilization function of Go's MutatorUtilization with all four flags
@@ -199,8 +206,12 @@ static int mmu_event(struct v1_an *a, const struct v1_event *ev, bool ends_span)
     uint64_t n = ev->args[0];
     if (n > MAX_PROCS)
       return -ERANGE;
-    if (a->n_mmu_ps > n)
+    if (a->n_mmu_ps > n) {
       a->n_mmu_ps = (size_t)n;
+      a->mmu_gcps = 0;
+      for (size_t i = 0; i < a->n_mmu_ps; i++)
+        a->mmu_gcps += a->mmu_ps[i] > 0;
+    }
     if (a->n_mmu_ps < n) {
       if (gotrace_grow(&a->mmu_ps, &a->cap_mmu_ps, (size_t)n, sizeof(*a->mmu_ps)) < 0)
         return -ENOMEM;
@@ -259,12 +270,7 @@ static int mmu_event(struct v1_an *a, const struct v1_event *ev, bool ends_span)
   }
   if (!a->n_mmu_ps)
     return 0;
-  if (a->mmu_stw > 0) {
-    gcps = a->n_mmu_ps;
-  } else {
-    for (size_t i = 0; i < a->n_mmu_ps; i++)
-      gcps += a->mmu_ps[i] > 0;
-  }
+  gcps = a->mmu_stw > 0 ? a->n_mmu_ps : a->mmu_gcps;
   if (trace_mmu_add(&a->mmu, ev->ts, 1.0 - (double)gcps / (double)a->n_mmu_ps) < 0)
     return -EINVAL;
   return 0;
