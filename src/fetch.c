@@ -1,0 +1,355 @@
+#include "config.h"
+
+#include "fetch.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fetcher {
+  CURLM *multi;
+  unsigned in_flight;
+  struct fetch *active; /* in flight, for cleanup */
+  struct fetch *done_head;
+  struct fetch *done_tail;
+};
+
+struct fetcher *fetcher_new(void) {
+  struct fetcher *f = xcalloc(1, sizeof(*f));
+  f->multi = curl_multi_init();
+  if (!f->multi) {
+    free(f);
+    return NULL;
+  }
+  /* Bound the connection cache; keep-alive to targets is reused. */
+  curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, 512L);
+  return f;
+}
+
+static void fetch_detach(struct fetch *x) {
+  if (x->easy) {
+    if (x->owner && !x->done)
+      curl_multi_remove_handle(x->owner->multi, x->easy);
+    curl_easy_cleanup(x->easy);
+    x->easy = NULL;
+  }
+  curl_slist_free_all(x->headers);
+  x->headers = NULL;
+}
+
+struct fetch *fetch_free(struct fetch *x) {
+  if (!x)
+    return NULL;
+  fetch_detach(x);
+  free(x->url);
+  free(x->error_text);
+  free(x->content_type);
+  buf_done(&x->body);
+  free(x);
+  return NULL;
+}
+
+static void unlink_active(struct fetcher *f, struct fetch *x) {
+  if (x->prev_active)
+    x->prev_active->next_active = x->next_active;
+  else if (f->active == x)
+    f->active = x->next_active;
+  if (x->next_active)
+    x->next_active->prev_active = x->prev_active;
+  x->prev_active = x->next_active = NULL;
+}
+
+static void push_done(struct fetcher *f, struct fetch *x) {
+  unlink_active(f, x);
+  x->done = true;
+  f->in_flight--;
+  x->next_done = NULL;
+  if (f->done_tail)
+    f->done_tail->next_done = x;
+  else
+    f->done_head = x;
+  f->done_tail = x;
+}
+
+struct fetcher *fetcher_free(struct fetcher *f) {
+  struct fetch *x;
+  if (!f)
+    return NULL;
+  while ((x = fetcher_next_done(f)))
+    fetch_free(x);
+  while (f->active) {
+    x = f->active;
+    unlink_active(f, x);
+    fetch_free(x);
+  }
+  curl_multi_cleanup(f->multi);
+  free(f);
+  return NULL;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
+  struct fetch *x = userdata;
+  size_t n = size * nmemb;
+  if (buf_append(&x->body, ptr, n) < 0) {
+    x->error = FETCH_ERR_TOO_LARGE;
+    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+  }
+  return n;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata) {
+  struct fetch *x = userdata;
+  size_t n = size * nmemb;
+  /* A new response (e.g. after 100 Continue) resets what we collected. */
+  if (n > 5 && memcmp(ptr, "HTTP/", 5) == 0)
+    buf_reset(&x->body);
+  return n;
+}
+
+/* With server_name set, the URL's host is replaced by server_name (so SNI
+ * and certificate checks use it) and CURLOPT_CONNECT_TO still sends the
+ * connection to the original host:port. */
+static int apply_server_name(struct fetch *x, const char *server_name, struct curl_slist **ret) {
+  CURLU *u = curl_url();
+  char *host = NULL, *port = NULL, *newurl = NULL;
+  int r = -EINVAL;
+
+  if (!u)
+    return -ENOMEM;
+  if (curl_url_set(u, CURLUPART_URL, x->url, 0) != CURLUE_OK)
+    goto out;
+  if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+    goto out;
+  if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+    goto out;
+  if (curl_url_set(u, CURLUPART_HOST, server_name, 0) != CURLUE_OK)
+    goto out;
+  if (curl_url_get(u, CURLUPART_URL, &newurl, 0) != CURLUE_OK)
+    goto out;
+  {
+    char *rule = xasprintf("%s:%s:%s:%s", server_name, port, host, port);
+    *ret = curl_slist_append(*ret, rule);
+    free(rule);
+  }
+  curl_easy_setopt(x->easy, CURLOPT_URL, newurl);
+  r = 0;
+out:
+  curl_free(host);
+  curl_free(port);
+  curl_free(newurl);
+  curl_url_cleanup(u);
+  return r;
+}
+
+static int configure_easy(struct fetch *x, const struct fetch_request *req,
+                          struct curl_slist **connect_to) {
+  CURL *e = x->easy;
+  const struct cfg_http_client *h = req->http;
+
+  curl_easy_setopt(e, CURLOPT_URL, x->url);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   (long)(req->connect_timeout_ms > 0 ? req->connect_timeout_ms : req->timeout_ms));
+  if (req->max_size > 0 && req->max_size < (uint64_t)INT64_MAX)
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_size);
+  /* Bodies are kept exactly as sent: no Accept-Encoding, no decoding. */
+  curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (!h)
+    return 0;
+  if (h->ca_file)
+    curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
+  if (h->cert_file)
+    curl_easy_setopt(e, CURLOPT_SSLCERT, h->cert_file);
+  if (h->key_file)
+    curl_easy_setopt(e, CURLOPT_SSLKEY, h->key_file);
+  if (h->insecure_skip_verify) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (h->server_name && *h->server_name) {
+    int r = apply_server_name(x, h->server_name, connect_to);
+    if (r < 0)
+      return r;
+    curl_easy_setopt(e, CURLOPT_CONNECT_TO, *connect_to);
+  }
+  if (h->bearer_token) {
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+    curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, h->bearer_token);
+  } else if (h->basic_username) {
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(e, CURLOPT_USERNAME, h->basic_username);
+    curl_easy_setopt(e, CURLOPT_PASSWORD, h->basic_password ? h->basic_password : "");
+  }
+  for (size_t i = 0; i < h->n_headers; i++) {
+    char *line = xasprintf("%s: %s", h->headers[i].key, h->headers[i].value);
+    x->headers = curl_slist_append(x->headers, line);
+    free(line);
+  }
+  if (x->headers)
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+  return 0;
+}
+
+int fetcher_start(struct fetcher *f, const struct fetch_request *req, struct fetch **ret) {
+  struct fetch *x = xcalloc(1, sizeof(*x));
+  struct curl_slist *connect_to = NULL;
+  int r;
+
+  x->url = xstrdup(req->url);
+  x->userdata = req->userdata;
+  x->max_size = req->max_size;
+  x->owner = f;
+  buf_init(&x->body, req->max_size > 0 && req->max_size < SIZE_MAX ? (size_t)req->max_size
+                                                                     : SIZE_MAX);
+  x->easy = curl_easy_init();
+  if (!x->easy) {
+    r = -ENOMEM;
+    goto fail;
+  }
+  r = configure_easy(x, req, &connect_to);
+  if (r < 0)
+    goto fail;
+  /* CONNECT_TO is read at transfer time; keep the list with the headers. */
+  if (connect_to) {
+    struct curl_slist *last = connect_to;
+    while (last->next)
+      last = last->next;
+    last->next = x->headers;
+    x->headers = connect_to;
+    connect_to = NULL;
+  }
+  if (curl_multi_add_handle(f->multi, x->easy) != CURLM_OK) {
+    r = -ENOMEM;
+    goto fail;
+  }
+  x->started_mono_ms = time_mono_ms();
+  f->in_flight++;
+  x->next_active = f->active;
+  if (f->active)
+    f->active->prev_active = x;
+  f->active = x;
+  *ret = x;
+  return 0;
+fail:
+  curl_slist_free_all(connect_to);
+  x->owner = NULL;
+  fetch_free(x);
+  return r;
+}
+
+int fetcher_poll(struct fetcher *f, struct curl_waitfd *extra, unsigned n_extra, int timeout_ms) {
+  int numfds = 0;
+  CURLMcode mc = curl_multi_poll(f->multi, extra, n_extra, timeout_ms, &numfds);
+  if (mc != CURLM_OK)
+    return mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
+  return numfds;
+}
+
+static enum fetch_error classify(CURLcode rc, struct fetch *x) {
+  switch (rc) {
+  case CURLE_OK:
+    return FETCH_OK;
+  case CURLE_OPERATION_TIMEDOUT:
+    return FETCH_ERR_TIMEOUT;
+  case CURLE_FILESIZE_EXCEEDED:
+    return FETCH_ERR_TOO_LARGE;
+  case CURLE_WRITE_ERROR:
+    return x->error == FETCH_ERR_TOO_LARGE ? FETCH_ERR_TOO_LARGE : FETCH_ERR_TRANSFER;
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_CIPHER:
+  case CURLE_UNSUPPORTED_PROTOCOL:
+  case CURLE_URL_MALFORMAT:
+    return FETCH_ERR_CONNECT;
+  default:
+    return FETCH_ERR_TRANSFER;
+  }
+}
+
+static void finish(struct fetcher *f, struct fetch *x, CURLcode rc) {
+  char *ct = NULL;
+  x->elapsed_ms = time_mono_ms() - x->started_mono_ms;
+  curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->http_status);
+  curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct);
+  if (ct)
+    x->content_type = xstrdup(ct);
+  x->error = classify(rc, x);
+  if (x->error == FETCH_ERR_TOO_LARGE) {
+    char size[32];
+    x->error_text = xasprintf("response larger than max_response_size (%s)",
+                              format_size(x->max_size, size, sizeof(size)));
+  } else if (x->error != FETCH_OK) {
+    x->error_text = xstrdup(x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+  } else if (x->http_status != 200) {
+    x->error = FETCH_ERR_HTTP;
+  }
+  curl_multi_remove_handle(f->multi, x->easy);
+  push_done(f, x);
+}
+
+int fetcher_perform(struct fetcher *f) {
+  int running = 0, left = 0;
+  CURLMsg *msg;
+  CURLMcode mc = curl_multi_perform(f->multi, &running);
+
+  if (mc != CURLM_OK)
+    return mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
+  while ((msg = curl_multi_info_read(f->multi, &left))) {
+    struct fetch *x = NULL;
+    if (msg->msg != CURLMSG_DONE)
+      continue;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+    if (x)
+      finish(f, x, msg->data.result);
+  }
+  return running;
+}
+
+struct fetch *fetcher_next_done(struct fetcher *f) {
+  struct fetch *x = f->done_head;
+  if (!x)
+    return NULL;
+  f->done_head = x->next_done;
+  if (!f->done_head)
+    f->done_tail = NULL;
+  x->next_done = NULL;
+  return x;
+}
+
+void fetcher_abort(struct fetcher *f, struct fetch *x) {
+  if (x->done)
+    return;
+  x->elapsed_ms = time_mono_ms() - x->started_mono_ms;
+  curl_multi_remove_handle(f->multi, x->easy);
+  x->error = FETCH_ERR_ABORTED;
+  free(x->error_text);
+  x->error_text = xstrdup("aborted: pprofd is shutting down");
+  push_done(f, x);
+}
+
+unsigned fetcher_in_flight(const struct fetcher *f) {
+  return f->in_flight;
+}
+
+const char *fetch_error_name(enum fetch_error e) {
+  static const char *const names[] = {"ok",      "http",     "too-large", "timeout",
+                                      "connect", "transfer", "aborted"};
+  return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "unknown";
+}

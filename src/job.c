@@ -1,0 +1,174 @@
+#include "config.h"
+
+#include "job.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void cfg_profile_copy(struct cfg_profile *dst, const struct cfg_profile *src) {
+  *dst = *src;
+  dst->name = xstrdup(src->name);
+  dst->path = xstrdup(src->path);
+  dst->params = xcalloc(src->n_params, sizeof(*dst->params));
+  for (size_t i = 0; i < src->n_params; i++) {
+    dst->params[i].key = xstrdup(src->params[i].key);
+    dst->params[i].value = xstrdup(src->params[i].value);
+  }
+}
+
+static void free_pairs(struct cfg_pair *v, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(v[i].key);
+    free(v[i].value);
+  }
+  free(v);
+}
+
+static void job_set_target(struct job *j, const struct cfg_target *t) {
+  free_pairs(j->labels, j->n_labels);
+  j->target = t;
+  j->labels = xcalloc(t->n_labels, sizeof(*j->labels));
+  for (size_t i = 0; i < t->n_labels; i++) {
+    j->labels[i].key = xstrdup(t->labels[i].key);
+    j->labels[i].value = xstrdup(t->labels[i].value);
+  }
+  j->n_labels = t->n_labels;
+}
+
+char *job_key(const char *target, const char *instance, const char *profile) {
+  return xasprintf("%s\x1f%s\x1f%s", target, instance, profile);
+}
+
+struct job *job_new(const char *key, enum job_kind kind, const struct cfg_target *t,
+                    const struct cfg_instance *in, const struct cfg_profile *p) {
+  struct job *j = xcalloc(1, sizeof(*j));
+  j->key = xstrdup(key);
+  j->kind = kind;
+  j->target_name = xstrdup(t->name);
+  j->instance_name = xstrdup(in->name);
+  j->base_url = xstrdup(in->url);
+  /* Base URLs are stored without a trailing slash. */
+  {
+    size_t n = strlen(j->base_url);
+    while (n > 0 && j->base_url[n - 1] == '/')
+      j->base_url[--n] = '\0';
+  }
+  job_set_target(j, t);
+  cfg_profile_copy(&j->profile, p);
+  j->heap_idx = JOB_NOT_QUEUED;
+  return j;
+}
+
+void job_update(struct job *j, const struct cfg_target *t, const struct cfg_profile *p) {
+  job_set_target(j, t);
+  cfg_profile_done(&j->profile);
+  cfg_profile_copy(&j->profile, p);
+}
+
+struct job *job_free(struct job *j) {
+  if (!j)
+    return NULL;
+  free(j->key);
+  free(j->target_name);
+  free(j->instance_name);
+  free(j->base_url);
+  free_pairs(j->labels, j->n_labels);
+  cfg_profile_done(&j->profile);
+  free(j);
+  return NULL;
+}
+
+bool job_needs_cpu(const struct job *j) {
+  return j->kind == JOB_PROFILE && j->profile.kind == PROFILE_CPU;
+}
+
+bool job_needs_trace(const struct job *j) {
+  return j->kind == JOB_PROFILE && j->profile.kind == PROFILE_TRACE;
+}
+
+static bool less(const struct job *a, const struct job *b) {
+  return a->timing.next_due_ms < b->timing.next_due_ms;
+}
+
+static void swap(struct job_heap *h, size_t a, size_t b) {
+  struct job *t = h->v[a];
+  h->v[a] = h->v[b];
+  h->v[b] = t;
+  h->v[a]->heap_idx = a;
+  h->v[b]->heap_idx = b;
+}
+
+static void sift_up(struct job_heap *h, size_t i) {
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (!less(h->v[i], h->v[parent]))
+      break;
+    swap(h, i, parent);
+    i = parent;
+  }
+}
+
+static void sift_down(struct job_heap *h, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < h->n && less(h->v[l], h->v[m]))
+      m = l;
+    if (r < h->n && less(h->v[r], h->v[m]))
+      m = r;
+    if (m == i)
+      break;
+    swap(h, i, m);
+    i = m;
+  }
+}
+
+void job_heap_push(struct job_heap *h, struct job *j) {
+  if (j->heap_idx != JOB_NOT_QUEUED)
+    return;
+  if (h->n == h->cap) {
+    h->cap = h->cap ? h->cap * 2 : 64;
+    h->v = xreallocarray(h->v, h->cap, sizeof(*h->v));
+  }
+  h->v[h->n] = j;
+  j->heap_idx = h->n++;
+  sift_up(h, j->heap_idx);
+}
+
+struct job *job_heap_peek(const struct job_heap *h) {
+  return h->n ? h->v[0] : NULL;
+}
+
+void job_heap_remove(struct job_heap *h, struct job *j) {
+  size_t i = j->heap_idx;
+  if (i == JOB_NOT_QUEUED || i >= h->n || h->v[i] != j)
+    return;
+  h->n--;
+  if (i != h->n) {
+    h->v[i] = h->v[h->n];
+    h->v[i]->heap_idx = i;
+    sift_down(h, i);
+    sift_up(h, i);
+  }
+  j->heap_idx = JOB_NOT_QUEUED;
+}
+
+struct job *job_heap_pop(struct job_heap *h) {
+  struct job *j = job_heap_peek(h);
+  if (j)
+    job_heap_remove(h, j);
+  return j;
+}
+
+void job_heap_fix(struct job_heap *h, struct job *j) {
+  if (j->heap_idx == JOB_NOT_QUEUED)
+    return;
+  sift_down(h, j->heap_idx);
+  sift_up(h, j->heap_idx);
+}
+
+void job_heap_done(struct job_heap *h) {
+  free(h->v);
+  h->v = NULL;
+  h->n = h->cap = 0;
+}

@@ -1,0 +1,66 @@
+/* The capture pipeline behind the fetch loop:
+ *
+ *   fetch loop --(analysis queue)--> N workers --(store queue)--> writer
+ *
+ * Workers hash the body, run the analysis (decompression, protobuf and
+ * trace parsing) and hand the capture on; the writer thread owns the SQLite
+ * connection, commits each capture in one transaction and runs retention.
+ * The fetch loop never blocks: it submits with pipeline_submit() (always
+ * accepted) and checks pipeline_backlogged() before starting new fetches,
+ * so the number of captures waiting is bounded by queue_size plus the
+ * fetches in flight. */
+#ifndef PPROFD_PIPELINE_H
+#define PPROFD_PIPELINE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "analysis.h"
+#include "capture.h"
+#include "store.h"
+
+struct metrics;
+
+struct pipeline;
+
+struct pipeline_opts {
+  unsigned workers;
+  size_t queue_size;
+  struct analysis_opts analysis;
+  int64_t retention_ms;
+  uint64_t max_size;
+  int64_t prune_interval_ms;
+  /* Called on the writer thread after each capture: err is 0 or the
+   * store's negative errno, id the new capture id (0 on error). */
+  void (*on_stored)(const struct capture *c, int64_t id, int err, void *userdata);
+  void *userdata;
+  struct metrics *metrics; /* may be NULL */
+};
+
+struct pipeline_counters {
+  atomic_uint_least64_t submitted;
+  atomic_uint_least64_t analysed;
+  atomic_uint_least64_t stored;
+  atomic_uint_least64_t store_errors;
+  atomic_uint_least64_t dropped;        /* could not be stored (disk full...) */
+  atomic_uint_least64_t backlog_events; /* times the analysis queue hit its bound */
+  atomic_uint_least64_t pruned;
+  atomic_uint_least64_t analysis_us;    /* total analysis time */
+};
+
+/* Takes ownership of store (the writer thread uses it from now on). */
+int pipeline_start(struct store *store, const struct pipeline_opts *o, struct pipeline **ret);
+/* Takes ownership of c. Never blocks. */
+void pipeline_submit(struct pipeline *p, struct capture *c);
+/* True while the analysis queue is at its bound: do not start fetches. */
+bool pipeline_backlogged(struct pipeline *p);
+size_t pipeline_queued(struct pipeline *p);
+void pipeline_set_retention(struct pipeline *p, int64_t retention_ms, uint64_t max_size,
+                            int64_t prune_interval_ms);
+struct pipeline_counters *pipeline_counters(struct pipeline *p);
+/* Drains both queues (every submitted capture is analysed and stored),
+ * joins the threads and closes the store. */
+struct pipeline *pipeline_stop(struct pipeline *p);
+
+#endif
