@@ -187,12 +187,16 @@ int v1_record_read(const struct v1_trace *t, size_t *pos, size_t end, struct v1_
     return 0;
   }
   if (narg < 4) {
+    if (rec->type == V1_STACK)
+      rec->area = p + i; /* inline arguments: the same varint sequence */
     for (unsigned k = 0; k < narg; k++) {
       r = uvarint(p, end, &i, &rec->args[k]);
       if (r < 0)
         return varint_err(ret_err, r, rec->off, desc[rec->type].name);
     }
     rec->nargs = narg;
+    if (rec->type == V1_STACK)
+      rec->area_len = (size_t)(p + i - rec->area);
   } else {
     uint64_t len;
     size_t aend;
