@@ -517,7 +517,8 @@ int v1_trace_read(struct v1_trace *t, const uint8_t *data, size_t len, char **re
     return v1_errf(ret_err, len, "trace contains no events");
   if (t->freq == 0)
     return v1_errf(ret_err, len, "no Frequency record (truncated trace?)");
-  qsort(t->cpu, t->n_cpu, sizeof(*t->cpu), cmp_cpu);
+  if (t->n_cpu > 1)
+    qsort(t->cpu, t->n_cpu, sizeof(*t->cpu), cmp_cpu);
   return 0;
 }
 
