@@ -126,6 +126,17 @@ struct v1_batch {
   uint32_t next; /* next batch of the same P, or V1_NO_INDEX */
 };
 
+/* The ordering precondition and effect of an event (table in 2.6). */
+struct v1_trans {
+  uint32_t gi; /* subject, V1_NO_INDEX = unordered */
+  bool any_seq;
+  uint64_t init_seq;
+  uint8_t init_st;
+  int next_kind;
+  uint64_t next_seq;
+  uint8_t next_st;
+};
+
 /* One P's event stream and the merge cursor over it. */
 struct v1_stream {
   int64_t p;
@@ -137,8 +148,8 @@ struct v1_stream {
   uint64_t cur_g;
   uint32_t cur_gi;
   struct v1_event head;
+  struct v1_trans tr; /* of head */
   bool has_head;
-  uint64_t tick;      /* frontier insertion order (tie-break) */
   uint32_t wait_next; /* next stream blocked on the same goroutine */
 };
 
@@ -171,6 +182,7 @@ struct v1_trace {
   bool valid[64]; /* indexed by the 6-bit wire type */
   uint8_t nargs[V1_COUNT];
   bool stack[V1_COUNT];
+  bool skippable[64]; /* timed, not needed in pass 1 */
 };
 
 /* Pass 1. Returns 0, -EPROTO (corrupt/truncated: message "offset N: ..."),
@@ -211,19 +223,28 @@ struct v1_gord {
   uint32_t waiters; /* streams blocked on this goroutine */
 };
 
+struct v1_heap_ent {
+  int64_t ts;
+  uint64_t tick;
+  uint32_t si;
+};
+
+#define V1_DIRECT_IDS (1u << 22) /* goroutine ids below this: direct table */
+
 struct v1_order {
   struct v1_trace *t;
   struct idmap g_ids;
+  uint32_t *direct; /* goroutine id -> index for small ids (n_direct = capacity) */
+  size_t n_direct;
   struct v1_gord *gs;
   size_t n_g, cap_g;
-  uint32_t *heap; /* frontier: stream indices by (head ts, tick) */
+  struct v1_heap_ent *heap; /* frontier */
   size_t n_heap;
   uint32_t *recheck;
   size_t n_recheck, cap_recheck;
   size_t cpu_next; /* next CPU sample to emit */
   bool cpu_in_frontier;
   struct v1_event cpu_head;
-  uint64_t cpu_tick;
   uint64_t tick;
   uint64_t emitted;
   uint64_t checks; /* readiness checks, bounded to guarantee progress */

@@ -104,15 +104,14 @@ static void set_pending(struct v1_gst *g, const struct v1_event *ev) {
 
 static int check_running(struct v1_an *a, const struct v1_pst *p, const struct v1_gst *g,
                          const struct v1_event *ev, bool allow_g0, char **ret_err) {
-  const char *name = v1_type_name(ev->type, a->t->minor);
-
   if (g->state != V1_G_RUNNING)
-    return v1_errf(ret_err, ev->off, "g %" PRIu64 " is not running while %s", ev->g, name);
+    return v1_errf(ret_err, ev->off, "g %" PRIu64 " is not running while %s", ev->g,
+                   v1_type_name(ev->type, a->t->minor));
   if (!p || p->g != ev->g)
     return v1_errf(ret_err, ev->off, "p %" PRId64 " is not running g %" PRIu64 " while %s",
-                   ev->p, ev->g, name);
+                   ev->p, ev->g, v1_type_name(ev->type, a->t->minor));
   if (!allow_g0 && ev->g == 0)
-    return v1_errf(ret_err, ev->off, "g 0 did %s", name);
+    return v1_errf(ret_err, ev->off, "g 0 did %s", v1_type_name(ev->type, a->t->minor));
   return 0;
 }
 

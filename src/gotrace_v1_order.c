@@ -17,20 +17,14 @@
 
 enum { NEXT_SET, NEXT_SAME, NEXT_INC };
 
-/* The ordering precondition and effect of an event (table in 2.6). */
-struct trans {
-  uint32_t gi; /* subject, V1_NO_INDEX = unordered */
-  bool any_seq;
-  uint64_t init_seq;
-  uint8_t init_st;
-  int next_kind;
-  uint64_t next_seq;
-  uint8_t next_st;
-};
+#define trans v1_trans
 
 uint32_t v1_order_gindex(struct v1_order *o, uint64_t id) {
   uint32_t gi;
 
+  /* Goroutine ids are small sequential numbers: a direct table first. */
+  if (id < V1_DIRECT_IDS && id < o->n_direct && o->direct[id] != V1_NO_INDEX)
+    return o->direct[id];
   if (idmap_get(&o->g_ids, id, &gi))
     return gi;
   if (o->n_g >= UINT32_MAX - 1 ||
@@ -44,6 +38,16 @@ uint32_t v1_order_gindex(struct v1_order *o, uint64_t id) {
   o->gs[gi].state = V1_G_DEAD;
   o->gs[gi].waiters = V1_NO_INDEX;
   o->n_g++;
+  if (id < V1_DIRECT_IDS) {
+    size_t old = o->n_direct;
+    if (id >= o->n_direct) {
+      if (gotrace_grow(&o->direct, &o->n_direct, (size_t)id + 1, sizeof(*o->direct)) < 0)
+        return gi; /* the map has it */
+      for (size_t k = old; k < o->n_direct; k++)
+        o->direct[k] = V1_NO_INDEX;
+    }
+    o->direct[id] = gi;
+  }
   return gi;
 }
 
@@ -261,6 +265,7 @@ static int fetch_head(struct v1_order *o, uint32_t si, char **ret_err) {
                                                           rec.type == V1_GO_UNBLOCK ||
                                                           rec.type == V1_GO_UNBLOCK_LOCAL)))
     return -ENOMEM;
+  transition_of(ev, &s->tr);
   s->has_head = true;
   return 1;
 }
@@ -271,54 +276,44 @@ static const struct v1_event *head_of(const struct v1_order *o, uint32_t si) {
   return &o->t->streams[si].head;
 }
 
-static uint64_t tick_of(const struct v1_order *o, uint32_t si) {
-  return si == o->t->n_streams ? o->cpu_tick : o->t->streams[si].tick;
-}
-
-static bool heap_less(const struct v1_order *o, uint32_t a, uint32_t b) {
-  int64_t ta = head_of(o, a)->ts, tb = head_of(o, b)->ts;
-  if (ta != tb)
-    return ta < tb;
-  return tick_of(o, a) < tick_of(o, b);
+/* The frontier: a binary heap ordered by (head time, insertion tick). */
+static bool heap_less(const struct v1_heap_ent *a, const struct v1_heap_ent *b) {
+  if (a->ts != b->ts)
+    return a->ts < b->ts;
+  return a->tick < b->tick;
 }
 
 static void heap_push(struct v1_order *o, uint32_t si) {
   size_t i = o->n_heap++;
+  struct v1_heap_ent e = {head_of(o, si)->ts, o->tick++, si};
 
-  if (si == o->t->n_streams)
-    o->cpu_tick = o->tick++;
-  else
-    o->t->streams[si].tick = o->tick++;
-  o->heap[i] = si;
   while (i > 0) {
     size_t parent = (i - 1) / 2;
-    if (!heap_less(o, o->heap[i], o->heap[parent]))
+    if (!heap_less(&e, &o->heap[parent]))
       break;
-    uint32_t tmp = o->heap[i];
     o->heap[i] = o->heap[parent];
-    o->heap[parent] = tmp;
     i = parent;
   }
+  o->heap[i] = e;
 }
 
 static uint32_t heap_pop(struct v1_order *o) {
-  uint32_t top = o->heap[0];
-  size_t i = 0;
+  uint32_t top = o->heap[0].si;
+  struct v1_heap_ent last = o->heap[--o->n_heap];
+  size_t i = 0, n = o->n_heap;
 
-  o->heap[0] = o->heap[--o->n_heap];
   for (;;) {
-    size_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < o->n_heap && heap_less(o, o->heap[l], o->heap[m]))
-      m = l;
-    if (r < o->n_heap && heap_less(o, o->heap[r], o->heap[m]))
-      m = r;
-    if (m == i)
+    size_t l = 2 * i + 1, m;
+    if (l >= n)
       break;
-    uint32_t tmp = o->heap[i];
+    m = l + 1 < n && heap_less(&o->heap[l + 1], &o->heap[l]) ? l + 1 : l;
+    if (!heap_less(&o->heap[m], &last))
+      break;
     o->heap[i] = o->heap[m];
-    o->heap[m] = tmp;
     i = m;
   }
+  if (n)
+    o->heap[i] = last;
   return top;
 }
 
@@ -326,16 +321,14 @@ static uint32_t heap_pop(struct v1_order *o) {
  * the goroutine its head depends on. */
 static void place(struct v1_order *o, uint32_t si) {
   struct v1_stream *s = &o->t->streams[si];
-  struct trans tr;
 
   o->checks++;
-  transition_of(&s->head, &tr);
-  if (trans_ready(o, &tr)) {
+  if (trans_ready(o, &s->tr)) {
     heap_push(o, si);
     return;
   }
-  s->wait_next = o->gs[tr.gi].waiters;
-  o->gs[tr.gi].waiters = si;
+  s->wait_next = o->gs[s->tr.gi].waiters;
+  o->gs[s->tr.gi].waiters = si;
   o->blocked++;
 }
 
@@ -395,6 +388,7 @@ void v1_order_done(struct v1_order *o) {
   free(o->gs);
   free(o->heap);
   free(o->recheck);
+  free(o->direct);
   memset(o, 0, sizeof(*o));
 }
 
@@ -439,7 +433,10 @@ int v1_order_next(struct v1_order *o, struct v1_event *ret, char **ret_err) {
     return v1_errf(ret_err, 0, "event ordering does not converge");
   si = heap_pop(o);
   *ret = *head_of(o, si);
-  transition_of(ret, &tr);
+  if (si == o->t->n_streams)
+    transition_of(ret, &tr);
+  else
+    tr = o->t->streams[si].tr;
   if (!trans_ready(o, &tr))
     return v1_errf(ret_err, ret->off, "impossible goroutine state transition (%s of goroutine %" PRIu64
                    ")", v1_type_name(ret->type, o->t->minor), ret->g);

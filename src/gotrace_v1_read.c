@@ -453,6 +453,32 @@ static int parse_minor(const uint8_t *p, size_t len) {
   return minor;
 }
 
+/* Pass 1 only needs the extent of ordinary timed events (the merge
+ * decodes and checks them): skips one with inline arguments after the
+ * first batch. Anything unusual is left to v1_record_read(), which
+ * reports it. */
+static bool skip_timed(struct v1_trace *t, size_t *pos) {
+  const uint8_t *p = t->data;
+  size_t i = *pos, end = t->len;
+  uint8_t b = p[i], type = b & 0x3f;
+  unsigned narg = (b >> 6) + 1;
+
+  if (narg > 3 || !t->skippable[type] || narg != t->nargs[type] || !t->n_batches)
+    return false;
+  i++;
+  for (unsigned k = 0; k < narg; k++) {
+    size_t start = i;
+    while (i < end && (p[i] & 0x80) && i - start < 9)
+      i++;
+    if (i >= end || (p[i] & 0x80))
+      return false;
+    i++;
+  }
+  t->raw_counts[type]++;
+  *pos = i;
+  return true;
+}
+
 int v1_trace_read(struct v1_trace *t, const uint8_t *data, size_t len, char **ret_err) {
   struct v1_record rec;
   size_t pos = 16;
@@ -478,8 +504,14 @@ int v1_trace_read(struct v1_trace *t, const uint8_t *data, size_t len, char **re
     t->valid[k] = desc[k].since <= t->minor;
     t->nargs[k] = (uint8_t)v1_type_nargs(k, t->minor);
     t->stack[k] = desc[k].stack;
+    t->skippable[k] = t->valid[k] && k != V1_BATCH && k != V1_FREQUENCY && k != V1_STACK &&
+                      k != V1_STRING && k != V1_TIMER_GOROUTINE && k != V1_CPU_SAMPLE;
   }
   while (pos < len) {
+    if (skip_timed(t, &pos)) {
+      have_events = true;
+      continue;
+    }
     r = v1_record_read(t, &pos, len, &rec, ret_err);
     if (r < 0)
       return r;
