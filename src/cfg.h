@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CFG_DEFAULT_INTERVAL_MS (60 * 1000)
 #define CFG_DEFAULT_TIMEOUT_MS (10 * 1000)
@@ -62,15 +63,19 @@ struct cfg_http_client {
   char *server_name;     /* name used for TLS SNI and certificate verification instead of
                             the URL's host (the connection still goes to the URL's host) */
   bool insecure_skip_verify;
-  char *bearer_token;    /* contents of bearer_token_file; never logged or stored */
+  char *bearer_token;    /* contents of bearer_token_file; never logged or stored
+                            (NULL when loaded with CFG_LOAD_SKIP_SECRETS) */
+  char *bearer_token_file; /* where it came from (absolute or as written), or NULL */
   char *basic_username;
   char *basic_password;  /* contents of basic_auth.password_file */
+  char *basic_password_file;
   struct cfg_pair *headers;
   size_t n_headers;
 };
 
 struct cfg_instance {
-  char *url;             /* base URL as written, e.g. "http://127.0.0.1:6060" */
+  char *url;             /* base URL as written without a trailing "/", e.g.
+                            "http://127.0.0.1:6060"; fetch URLs are url + profile path */
   char *name;            /* the "instance" label: host:port, unique within the target */
 };
 
@@ -78,7 +83,7 @@ struct cfg_target {
   char *name;
   struct cfg_instance *instances;
   size_t n_instances;
-  char *path_prefix;     /* default "/debug/pprof" */
+  char *path_prefix;     /* default "/debug/pprof"; no trailing "/" ("" for the root) */
   struct cfg_pair *labels; /* static labels, sorted by key; keys target/instance/type are reserved */
   size_t n_labels;
   bool profiles_auto;    /* `profiles: auto`: discover from the index page */
@@ -90,6 +95,7 @@ struct cfg_target {
   uint64_t max_response_size;
   double cpu_seconds;    /* seconds used for cpu when not given per profile */
   double trace_seconds;
+  double delta_seconds;  /* seconds used for delta_* profiles (same rule as cpu) */
   struct cfg_pair *params; /* merged defaults+target query params */
   size_t n_params;
   struct cfg_http_client http;
@@ -114,8 +120,10 @@ struct cfg_collector {
 };
 
 struct cfg_http_server {
-  char *listen;          /* default "127.0.0.1:7070"; "" or "off" disables */
+  char *listen;          /* default "127.0.0.1:7070"; "" or "off" disables (the parser
+                            stores "off" for both) */
   char *token;           /* contents of token_file, or NULL */
+  char *token_file;      /* NULL when not configured */
 };
 
 struct cfg {
@@ -130,7 +138,11 @@ struct cfg {
 
 /* Parses and validates path. On error returns -EINVAL (or -errno when the
  * file cannot be read) and sets *ret_err to "FILE:LINE:COL: message"
- * (caller frees). Reads token/password files named by the config. */
+ * (caller frees; ret_err may be NULL). Reads token/password files named by
+ * the config. Relative paths in the file (storage.path, token and TLS
+ * files) are resolved against the directory of path (of name for
+ * cfg_load_string; kept as written when name has no "/"). YAML anchors,
+ * aliases and multi-document files are rejected with an error. */
 enum {
   CFG_LOAD_SKIP_SECRETS = 1 << 0, /* pprofctl: do not read token/password files */
 };
@@ -153,7 +165,19 @@ void cfg_profile_done(struct cfg_profile *p);
 int cfg_parse_index_page(const char *html, size_t len, char ***ret_names);
 
 const char *profile_kind_name(enum profile_kind k);
-/* "cpu"/"profile" -> PROFILE_CPU, ..., anything else -> PROFILE_CUSTOM. */
+/* "cpu"/"profile" -> PROFILE_CPU, ..., "delta_heap" -> PROFILE_HEAP (the
+ * six delta_<kind> names map to their kind), anything else ->
+ * PROFILE_CUSTOM. */
 enum profile_kind profile_kind_from_name(const char *name);
+
+/* Prints the fully resolved configuration as stable, YAML-like text
+ * (`pprofd -n -v`, golden tests). Secrets are printed as <redacted>. */
+void cfg_dump(const struct cfg *c, FILE *f);
+
+/* Calls fn for every key the parser accepts; section is "" for the top
+ * level, else "storage", "collector", "http", "targets" (also valid under
+ * defaults), "tls", "basic_auth" or "profiles" (profile mappings). */
+void cfg_foreach_key(void (*fn)(const char *section, const char *key, void *userdata),
+                     void *userdata);
 
 #endif

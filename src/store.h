@@ -48,6 +48,10 @@ int store_rollback(struct store *s);
  * full); on failure nothing of the capture is stored. */
 int store_put_capture(struct store *s, const struct capture *c, int64_t *ret_id);
 
+/* SHA-256 of len bytes into out (the blob key). Thread-safe; the analysis
+ * workers fill capture.sha256 with it. Returns 0 or -EIO. */
+int store_sha256(const void *data, size_t len, uint8_t out[32]);
+
 /* A capture as read back. */
 struct capture_row {
   int64_t id;
@@ -77,8 +81,8 @@ struct store_filter {
   const char *target;
   const char *instance;
   const char *type;
-  int64_t since_ms;        /* INT64_MIN = open */
-  int64_t until_ms;        /* INT64_MAX = open */
+  int64_t since_ms;        /* started_at_ms >= since_ms; INT64_MIN = open */
+  int64_t until_ms;        /* started_at_ms < until_ms; INT64_MAX = open */
   int status;              /* -1 = any, else enum capture_status */
   const struct cfg_pair *labels; /* all must match; keys "target", "instance", "type" match the columns */
   size_t n_labels;
@@ -91,12 +95,59 @@ void store_filter_init(struct store_filter *f);
  * walk and is returned. Returns the number of rows visited or -errno. */
 int store_list(struct store *s, const struct store_filter *f,
                int (*cb)(const struct capture_row *row, void *userdata), void *userdata);
+/* Prepares `head` (static SQL such as "SELECT c.id, r.x FROM captures c
+ * JOIN my_rows r ON r.capture_id = c.id": captures must be aliased c, no
+ * WHERE clause) followed by the filter's conditions with bound parameters
+ * and then `tail` (static SQL, e.g. "GROUP BY r.x") or, when tail is NULL,
+ * the filter's order (time, then id) and limit. For modules that aggregate
+ * their rows over the captures a filter selects. The caller finalizes the
+ * statement. */
+int store_filter_prepare(struct store *s, const struct store_filter *f, const char *head,
+                         const char *tail, sqlite3_stmt **ret);
+/* The newest capture of every (target, instance, type) series, ordered by
+ * target, instance, type, with the start time of the series' newest ok
+ * capture (INT64_MIN when it never succeeded). Cost grows with the number
+ * of series, not of captures. */
+int store_latest(struct store *s,
+                 int (*cb)(const struct capture_row *last, int64_t last_ok_ms, void *userdata),
+                 void *userdata);
 /* -ENOENT when there is no such capture. */
 int store_get(struct store *s, int64_t id, struct capture_row *ret);
-/* The stored analysis JSON text ("{}" when none). */
+/* The stored analysis JSON text ("{}" when none); caller frees. -ENOENT
+ * when there is no such capture. */
 int store_get_analysis_json(struct store *s, int64_t id, char **ret_json);
-/* The raw body exactly as received. -ENOENT when the capture has no body. */
+/* The raw body exactly as received, checked against its SHA-256 (-EBADMSG
+ * and a message when the stored data is corrupt). *ret is initialised by
+ * the call (do not pass a buffer holding data) and freed with buf_done().
+ * -ENOENT when there is no such capture or it has no body (failed). */
 int store_read_blob(struct store *s, int64_t capture_id, struct buf *ret);
+
+/* Totals for `pprofctl stats`. */
+struct store_type_stats {
+  char *type;
+  int64_t ok;
+  int64_t failed;
+  uint64_t received_bytes; /* sum of size_bytes */
+};
+struct store_stats {
+  int64_t captures;
+  int64_t captures_ok;
+  int64_t captures_failed;
+  struct store_type_stats *types; /* sorted by type */
+  size_t n_types;
+  uint64_t received_bytes;     /* body bytes of all ok captures, duplicates included */
+  int64_t blobs;               /* distinct bodies */
+  int64_t blobs_zstd;          /* of which stored zstd-compressed */
+  uint64_t blob_raw_bytes;     /* size of the distinct bodies */
+  uint64_t blob_stored_bytes;  /* what they take at rest */
+  int64_t labelsets;
+  int64_t oldest_ms;           /* INT64_MIN when there are no captures */
+  int64_t newest_ms;
+  uint64_t db_used_bytes;      /* store_size() */
+  uint64_t db_file_bytes;      /* page_count * page_size (without the WAL) */
+};
+int store_stats(struct store *s, struct store_stats *ret);
+void store_stats_done(struct store_stats *st);
 
 struct store_prune_result {
   int64_t captures_deleted;
@@ -110,6 +161,14 @@ struct store_prune_result {
  * freed pages to the filesystem. */
 int store_prune(struct store *s, int64_t now_ms, int64_t max_age_ms, uint64_t max_size,
                 struct store_prune_result *ret);
+enum {
+  STORE_PRUNE_DRY_RUN = 1 << 0, /* compute what would go, then roll everything back */
+};
+/* store_prune() with flags. A dry run holds the write lock for its whole
+ * duration and does not vacuum; size_after is the size the database's
+ * pages would then have in use. */
+int store_prune_ex(struct store *s, int64_t now_ms, int64_t max_age_ms, uint64_t max_size,
+                   unsigned flags, struct store_prune_result *ret);
 /* Current database size in bytes (pages in use). */
 int store_size(struct store *s, uint64_t *ret_bytes);
 
