@@ -4,6 +4,7 @@
 
 #include "gotrace_analysis.h"
 #include "format.h"
+#include "gotrace_store.h"
 #include "util.h"
 
 #include <errno.h>
@@ -219,6 +220,6 @@ int gotrace_fuzz_one(const uint8_t *data, size_t len) {
 
 const struct analysis_ops gotrace_analysis_ops = {
     .name = "trace",
-    .store_rows = NULL, /* set once the trace tables exist (gotrace_store.c) */
+    .store_rows = gotrace_store_rows,
     .free_detail = summary_free,
 };
