@@ -33,4 +33,20 @@ int idmap_put(struct idmap *m, uint64_t key, uint32_t val);
  * least need items. Returns 0 or -ENOMEM (the array is left unchanged). */
 int gotrace_grow(void *p, size_t *cap, size_t need, size_t elem);
 
+/* Saturating arithmetic for sums of durations over many goroutines or
+ * events: adversarial traces must not overflow them. */
+static inline int64_t gotrace_sat_add(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r))
+    return b > 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+
+static inline int64_t gotrace_sat_mul(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r))
+    return (a > 0) == (b > 0) ? INT64_MAX : INT64_MIN;
+  return r;
+}
+
 #endif

@@ -281,14 +281,14 @@ static int put_summary(struct store *s, int64_t id, const struct trace_summary *
   memset(&sum, 0, sizeof(sum));
   for (size_t i = 0; i < t->n_groups; i++) {
     const struct trace_gstats *g = &t->groups[i].s;
-    sum.execution_ns += g->execution_ns;
-    sum.network_wait_ns += g->network_wait_ns;
-    sum.sync_block_ns += g->sync_block_ns;
-    sum.syscall_ns += g->syscall_ns;
-    sum.scheduler_wait_ns += g->scheduler_wait_ns;
-    sum.gc_sweep_ns += g->gc_sweep_ns;
-    sum.gc_pause_ns += g->gc_pause_ns;
-    sum.unknown_ns += g->unknown_ns;
+    sum.execution_ns = gotrace_sat_add(sum.execution_ns, g->execution_ns);
+    sum.network_wait_ns = gotrace_sat_add(sum.network_wait_ns, g->network_wait_ns);
+    sum.sync_block_ns = gotrace_sat_add(sum.sync_block_ns, g->sync_block_ns);
+    sum.syscall_ns = gotrace_sat_add(sum.syscall_ns, g->syscall_ns);
+    sum.scheduler_wait_ns = gotrace_sat_add(sum.scheduler_wait_ns, g->scheduler_wait_ns);
+    sum.gc_sweep_ns = gotrace_sat_add(sum.gc_sweep_ns, g->gc_sweep_ns);
+    sum.gc_pause_ns = gotrace_sat_add(sum.gc_pause_ns, g->gc_pause_ns);
+    sum.unknown_ns = gotrace_sat_add(sum.unknown_ns, g->unknown_ns);
   }
   sqlite3_bind_int64(st, col++, id);
   sqlite3_bind_text(st, col++, t->go_version, -1, SQLITE_STATIC);

@@ -109,7 +109,9 @@ int v1_an_event(struct v1_an *a, struct v1_event *ev, char **ret_err) {
   if (ev->ts < a->min_ticks)
     return v1_errf(ret_err, ev->off, "time stamps out of order");
   ns = (double)(ev->ts - a->min_ticks) * a->ns_per_tick;
-  if (!(ns < 9.2e18))
+  /* Below 2^60 ns (36 years): per-goroutine sums of a few such spans
+   * stay within int64. */
+  if (!(ns < 1152921504606846976.0))
     return v1_errf(ret_err, ev->off, "timestamp out of range");
   ev->ts = (int64_t)ns;
   if (ev->ts > a->last_ts)

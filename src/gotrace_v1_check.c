@@ -30,7 +30,7 @@ int v1_prof_add(struct v1_an *a, int kind, uint64_t stk, int64_t ns) {
     pr->n++;
   }
   pr->acc[idx].n++;
-  pr->acc[idx].ns += ns;
+  pr->acc[idx].ns = gotrace_sat_add(pr->acc[idx].ns, ns);
   return 0;
 }
 
@@ -55,7 +55,7 @@ int v1_ann_add(struct v1_an *a, int kind, uint64_t name, int64_t count, int64_t 
   an = &a->anns[idx];
   an->count += count;
   if (timed) {
-    an->total_ns += ns;
+    an->total_ns = gotrace_sat_add(an->total_ns, ns);
     if (ns > an->max_ns)
       an->max_ns = ns;
   }
@@ -129,7 +129,7 @@ static void add_stw(struct v1_an *a, int64_t start, uint64_t kind, int64_t end) 
     return;
   if (gotrace_grow(&a->stw_durs, &a->cap_stw, a->n_stw + 1, sizeof(*a->stw_durs)) == 0)
     a->stw_durs[a->n_stw++] = d;
-  a->gc_cpu_ns += d * (a->procs_cur > 0 ? a->procs_cur : 1);
+  a->gc_cpu_ns = gotrace_sat_add(a->gc_cpu_ns, gotrace_sat_mul(d, MAX(a->procs_cur, 1)));
 }
 
 static void region_flush(struct v1_an *a, struct v1_gst *g, int64_t ts) {
@@ -276,7 +276,7 @@ int v1_check_event(struct v1_an *a, struct v1_event *ev, bool *ret_ends_span, ch
     if (!p->sweep_open)
       return v1_errf(ret_err, ev->off, "bogus sweeping end");
     p->sweep_open = false;
-    a->gc_cpu_ns += ev->ts - p->sweep_ts;
+    a->gc_cpu_ns = gotrace_sat_add(a->gc_cpu_ns, ev->ts - p->sweep_ts);
     break;
   case V1_ASSIST_START:
     if (g->assist)
@@ -288,7 +288,7 @@ int v1_check_event(struct v1_an *a, struct v1_event *ev, bool *ret_ends_span, ch
     /* Assists may be in progress when tracing starts. */
     if (g->assist) {
       g->assist = false;
-      a->gc_cpu_ns += ev->ts - g->assist_ts;
+      a->gc_cpu_ns = gotrace_sat_add(a->gc_cpu_ns, ev->ts - g->assist_ts);
     }
     break;
   case V1_GO_WAITING:

@@ -339,7 +339,7 @@ int v1_stats_event(struct v1_an *a, const struct v1_event *ev, bool ends_span) {
     break;
   }
   if (ends_span && g->worker) {
-    a->gc_cpu_ns += ev->ts - g->worker_ts;
+    a->gc_cpu_ns = gotrace_sat_add(a->gc_cpu_ns, ev->ts - g->worker_ts);
     g->worker = false;
   }
   goroutine_stats(a, ev);
@@ -359,13 +359,13 @@ void v1_stats_finish(struct v1_an *a) {
       finalize(a, g, end);
     }
     if (g->worker)
-      a->gc_cpu_ns += end - g->worker_ts;
+      a->gc_cpu_ns = gotrace_sat_add(a->gc_cpu_ns, end - g->worker_ts);
     if (g->assist)
-      a->gc_cpu_ns += end - g->assist_ts;
+      a->gc_cpu_ns = gotrace_sat_add(a->gc_cpu_ns, end - g->assist_ts);
   }
   for (size_t i = 0; i < a->t->n_streams; i++)
     if (a->ps[i].sweep_open)
-      a->gc_cpu_ns += end - a->ps[i].sweep_ts;
+      a->gc_cpu_ns = gotrace_sat_add(a->gc_cpu_ns, end - a->ps[i].sweep_ts);
   if (a->n_mmu_ps)
     (void)trace_mmu_add(&a->mmu, end, 0.0);
 }

@@ -27,15 +27,15 @@ static void fill_gstats(const struct v1_gst *g, struct trace_gstats *s) {
 }
 
 static void add_gstats(struct trace_gstats *sum, const struct trace_gstats *s) {
-  sum->total_ns += s->total_ns;
-  sum->execution_ns += s->execution_ns;
-  sum->network_wait_ns += s->network_wait_ns;
-  sum->sync_block_ns += s->sync_block_ns;
-  sum->syscall_ns += s->syscall_ns;
-  sum->scheduler_wait_ns += s->scheduler_wait_ns;
-  sum->gc_sweep_ns += s->gc_sweep_ns;
-  sum->gc_pause_ns += s->gc_pause_ns;
-  sum->unknown_ns += s->unknown_ns;
+  sum->total_ns = gotrace_sat_add(sum->total_ns, s->total_ns);
+  sum->execution_ns = gotrace_sat_add(sum->execution_ns, s->execution_ns);
+  sum->network_wait_ns = gotrace_sat_add(sum->network_wait_ns, s->network_wait_ns);
+  sum->sync_block_ns = gotrace_sat_add(sum->sync_block_ns, s->sync_block_ns);
+  sum->syscall_ns = gotrace_sat_add(sum->syscall_ns, s->syscall_ns);
+  sum->scheduler_wait_ns = gotrace_sat_add(sum->scheduler_wait_ns, s->scheduler_wait_ns);
+  sum->gc_sweep_ns = gotrace_sat_add(sum->gc_sweep_ns, s->gc_sweep_ns);
+  sum->gc_pause_ns = gotrace_sat_add(sum->gc_pause_ns, s->gc_pause_ns);
+  sum->unknown_ns = gotrace_sat_add(sum->unknown_ns, s->unknown_ns);
 }
 
 struct gref {
@@ -156,8 +156,8 @@ static int build_profiles(struct v1_an *a, struct trace_summary *s) {
       struct trace_profile_sample *smp = &out->samples[out->n_samples++];
       smp->count = pr->acc[i].n;
       smp->ns = pr->acc[i].ns;
-      out->total_count += smp->count;
-      out->total_ns += smp->ns;
+      out->total_count = gotrace_sat_add(out->total_count, smp->count);
+      out->total_ns = gotrace_sat_add(out->total_ns, smp->ns);
       if (!st)
         continue; /* not reached: samples need a stack */
       smp->stack.frames = calloc(st->n, sizeof(*smp->stack.frames));
@@ -188,7 +188,7 @@ static void build_gc(struct v1_an *a, struct trace_summary *s) {
   gc->cycles = a->gc_cycles;
   gc->stw_count = (int64_t)a->n_stw;
   for (size_t i = 0; i < a->n_stw; i++) {
-    gc->stw_total_ns += a->stw_durs[i];
+    gc->stw_total_ns = gotrace_sat_add(gc->stw_total_ns, a->stw_durs[i]);
     if (a->stw_durs[i] > gc->stw_max_ns)
       gc->stw_max_ns = a->stw_durs[i];
   }

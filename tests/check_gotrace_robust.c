@@ -299,6 +299,42 @@ START_TEST(test_adversarial) {
 }
 END_TEST
 
+/* Durations near the limit: sums over goroutines saturate instead of
+ * overflowing, and times beyond it are rejected. */
+START_TEST(test_huge_durations) {
+  struct buf b;
+  struct trace_summary s;
+  char *err = NULL;
+
+  for (int pass = 0; pass < 2; pass++) {
+    tw_init(&b, 19);
+    tw_string(&b, 1, "main.main");
+    tw_ev(&b, 1, 2, (uint64_t)0, (uint64_t)1000);
+    for (uint64_t g = 1; g <= 12; g++)
+      tw_ev(&b, 13, 4, (uint64_t)0, g, (uint64_t)1, (uint64_t)0);
+    tw_ev(&b, 5, 2, (uint64_t)0, (uint64_t)7);
+    tw_ev(&b, 4, 3, (uint64_t)0, (uint64_t)2, (uint64_t)0);
+    /* With 1 tick per second: 1e9 s, or 2e9 s (beyond 2^60 ns). */
+    tw_ev(&b, 33, 2, (uint64_t)1000000000 * (pass + 1), (uint64_t)5);
+    tw_ev(&b, 2, 1, (uint64_t)1);
+    tw_ev(&b, 1, 2, (uint64_t)0, (uint64_t)0);
+    tw_stack1(&b, 1, 0x401000, 1, 1, 10);
+    if (pass == 1) {
+      expect_error(&b, "timestamp out of range");
+      break;
+    }
+    trace_summary_init(&s);
+    ck_assert_int_eq(gotrace_parse(b.data, b.len, &s, &err), 0);
+    ck_assert_int_eq(s.duration_ns, 1000000000000000000LL);
+    ck_assert_uint_eq(s.n_groups, 1);
+    ck_assert_int_eq(s.groups[0].count, 12);
+    ck_assert_int_eq(s.groups[0].s.total_ns, INT64_MAX);
+    trace_summary_done(&s);
+    buf_done(&b);
+  }
+}
+END_TEST
+
 /* A synthetic trace of ~30 MB (P streams with many goroutines blocking and
  * unblocking each other) parses in bounded memory: nothing is kept per
  * event. */
@@ -363,6 +399,7 @@ int main(void) {
   tcase_add_test(tc, test_random_mutations);
   tcase_add_test(tc, test_handmade_valid);
   tcase_add_test(tc, test_adversarial);
+  tcase_add_test(tc, test_huge_durations);
   tcase_add_test(tc, test_large_synthetic);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
