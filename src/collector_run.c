@@ -315,7 +315,9 @@ void collector_finish_fetch(struct collector *c, struct fetch *x) {
     break;
   }
   case FETCH_ERR_CONNECT:
-  case FETCH_ERR_TIMEOUT:
+    /* Refused, DNS, TLS: the whole instance is down, logged once for all
+     * of its jobs. Timeouts stay per job (one slow endpoint is not a down
+     * process). */
     connect_class = true;
     /* fall through */
   default:

@@ -355,7 +355,12 @@ static int configure(struct store *s) {
   if (strcmp(mode, "wal") != 0)
     return store_fail(s, -EIO, "database %s: cannot switch to WAL mode (journal mode is %s)",
                       s->path, mode);
-  return store_exec(s, "PRAGMA synchronous=NORMAL");
+  r = store_exec(s, "PRAGMA synchronous=NORMAL");
+  if (r < 0)
+    return r;
+  /* The WAL is reused, not shrunk, after a checkpoint; cap what it keeps
+   * so that a burst of writes (or pruning) does not hold disk space. */
+  return store_exec(s, "PRAGMA journal_size_limit=67108864");
 }
 
 static int exec_script(struct store *s, const char *sql) {
@@ -451,7 +456,10 @@ int store_open_with(const char *path, unsigned flags, const struct store_migrati
     struct stat st;
     if (stat(path, &st) < 0) {
       r = -errno;
-      err = xasprintf("database %s: %s", path, strerror(errno));
+      if (r == -ENOENT)
+        err = xasprintf("database %s does not exist", path);
+      else
+        err = xasprintf("database %s: %s", path, strerror(errno));
       goto fail;
     }
   } else {

@@ -107,7 +107,7 @@ int store_filter_prepare(struct store *s, const struct store_filter *f, const ch
 /* The newest capture of every (target, instance, type) series, ordered by
  * target, instance, type, with the start time of the series' newest ok
  * capture (INT64_MIN when it never succeeded). Cost grows with the number
- * of series, not of captures. */
+ * of series, not of captures. The rows' sha256 is left empty. */
 int store_latest(struct store *s,
                  int (*cb)(const struct capture_row *last, int64_t last_ok_ms, void *userdata),
                  void *userdata);

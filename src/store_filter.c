@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,8 @@
 
 static const char sql_pair_ids[] =
     "SELECT labelset_id FROM labelset_pairs WHERE key = ?1 AND value = ?2 ORDER BY labelset_id";
-static const char sql_labelsets[] = "SELECT count(*) FROM labelsets";
+static const char sql_labelset_captures[] =
+    "SELECT count(*) FROM (SELECT 1 FROM captures WHERE labelset_id = ?1 LIMIT ?2)";
 /* A cheap estimate of the number of captures: ids only grow and pruning
  * removes the oldest. (Separate subqueries: SQLite only turns a lone
  * min() or max() into an index seek.) */
@@ -112,19 +114,40 @@ enum label_plan {
   LABELS_EMPTY, /* no labelset matches: nothing can match */
 };
 
-/* Label pairs match a set of labelsets (one per target, typically). When
- * that set holds a large share of all captures, walking the time index and
- * testing each row finds `limit` rows quickly; when it is small, going
- * through the labelset index and sorting the few matches is cheaper. The
- * share is estimated from the share of labelsets; the walk costs about
- * limit / share rows and the index about total * share, hence the test
- * share^2 * total >= limit. */
+/* Counts the captures of the labelsets in set, stopping at budget. */
+static int count_captures(struct store *s, const struct id_set *set, int64_t budget, int64_t *ret) {
+  int64_t n = 0;
+
+  for (size_t i = 0; i < set->n && n < budget; i++) {
+    sqlite3_stmt *st = store_stmt(s, sql_labelset_captures);
+    int rc;
+
+    if (!st)
+      return -EIO;
+    sqlite3_bind_int64(st, 1, set->v[i]);
+    sqlite3_bind_int64(st, 2, budget - n);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+      n += sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+      return store_fail_sqlite(s, rc, "counting captures");
+  }
+  *ret = n;
+  return 0;
+}
+
+/* Label pairs match a set of labelsets (one per target, typically). Going
+ * through the labelset index and sorting costs about `matched` rows;
+ * walking the time index and testing each row costs about
+ * limit * total / matched rows. So the walk wins when matched^2 >
+ * limit * total, which a count bounded by sqrt(limit * total) decides
+ * without ever counting more than that many index entries. */
 static int plan_labels(struct store *s, const struct store_filter *f, bool ordered,
                        enum label_plan *ret) {
   struct id_set set = {NULL, 0}, next;
   bool any = false;
-  int64_t labelsets = 0, captures = 0;
-  double share;
+  int64_t total = 0, matched = 0, budget;
   int r = 0;
 
   *ret = LABELS_NONE;
@@ -149,13 +172,12 @@ static int plan_labels(struct store *s, const struct store_filter *f, bool order
   *ret = LABELS_INDEX;
   if (!ordered || f->limit <= 0)
     goto out;
-  r = query_count(s, sql_labelsets, &labelsets);
-  if (r == 0)
-    r = query_count(s, sql_id_span, &captures);
-  if (r < 0 || labelsets <= 0)
+  r = query_count(s, sql_id_span, &total);
+  if (r < 0 || total <= 0)
     goto out;
-  share = (double)set.n / (double)labelsets;
-  if (share * share * (double)captures >= (double)f->limit)
+  budget = (int64_t)sqrt((double)f->limit * (double)total) + 1;
+  r = count_captures(s, &set, budget, &matched);
+  if (r == 0 && matched >= budget)
     *ret = LABELS_SCAN;
 out:
   free(set.v);
@@ -235,8 +257,9 @@ static int build(struct filter_sql *q, const struct store_filter *f, enum label_
   return r;
 }
 
-int store_filter_prepare(struct store *s, const struct store_filter *f, const char *head,
-                         const char *tail, sqlite3_stmt **ret) {
+int store_filter_prepare_wrapped(struct store *s, const struct store_filter *f, const char *head,
+                                 const char *tail, const char *outer_head, const char *outer_tail,
+                                 sqlite3_stmt **ret) {
   struct filter_sql *q = xcalloc(1, sizeof(*q));
   enum label_plan plan;
   sqlite3_stmt *st = NULL;
@@ -250,7 +273,12 @@ int store_filter_prepare(struct store *s, const struct store_filter *f, const ch
   r = plan_labels(s, f, tail == NULL, &plan);
   if (r < 0)
     goto out;
-  r = build(q, f, plan, head, tail);
+  if (outer_head)
+    r = buf_printf(&q->sql, "%s (", outer_head);
+  if (r == 0)
+    r = build(q, f, plan, head, tail);
+  if (r == 0 && outer_head)
+    r = buf_printf(&q->sql, ")%s", outer_tail ? outer_tail : "");
   if (r == 0)
     r = buf_terminate(&q->sql);
   if (r < 0) {
@@ -275,4 +303,9 @@ out:
   buf_done(&q->sql);
   free(q);
   return r;
+}
+
+int store_filter_prepare(struct store *s, const struct store_filter *f, const char *head,
+                         const char *tail, sqlite3_stmt **ret) {
+  return store_filter_prepare_wrapped(s, f, head, tail, NULL, NULL, ret);
 }

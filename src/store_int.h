@@ -42,6 +42,12 @@ extern const size_t store_n_migrations;
 int store_open_with(const char *path, unsigned flags, const struct store_migration *migrations,
                     size_t n_migrations, struct store **ret, char **ret_err);
 
+/* store_filter_prepare() inside "outer_head (filtered query) outer_tail"
+ * (outer_head NULL: no wrapping). */
+int store_filter_prepare_wrapped(struct store *s, const struct store_filter *f, const char *head,
+                                 const char *tail, const char *outer_head, const char *outer_tail,
+                                 sqlite3_stmt **ret);
+
 /* Sets the connection's error message (printf-style) and returns r. */
 int store_fail(struct store *s, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Maps an SQLite result code to -errno and sets the message to

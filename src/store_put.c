@@ -28,7 +28,8 @@ static const char sql_capture_insert[] =
     "INSERT INTO captures (target, instance, type, url, started_at_ms, requested_seconds,"
     " duration_ms, status, http_status, error, content_type, size_bytes, blob_id, format,"
     " trace_minor, analysis_status, analysis_error, analysis_elapsed_us, labelset_id)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+    "?19)";
 static const char sql_analysis_insert[] =
     "INSERT INTO capture_analysis (capture_id, json) VALUES (?1, ?2)";
 
@@ -59,7 +60,8 @@ static int find_blob(struct store *s, const uint8_t sha[32], size_t raw_size, in
     /* Same hash, different length: a collision or a corrupt row. Either
      * way, sharing that blob would return the wrong bytes. */
     if ((uint64_t)sqlite3_column_int64(st, 1) != (uint64_t)raw_size)
-      r = store_fail(s, -EBADMSG, "database %s: stored blob with the same SHA-256 has a different size",
+      r = store_fail(s, -EBADMSG,
+                     "database %s: stored blob with the same SHA-256 has a different size",
                      s->path);
     else
       *ret_id = sqlite3_column_int64(st, 0);
@@ -168,8 +170,7 @@ static int check_labels(struct store *s, const struct cfg_pair *labels, size_t n
 }
 
 /* The canonical form of a label set: compact JSON with sorted keys. */
-static int canonical_labels(struct store *s, const struct cfg_pair *labels, size_t n,
-                            char **ret) {
+static int canonical_labels(struct store *s, const struct cfg_pair *labels, size_t n, char **ret) {
   json_t *o = json_object();
   char *text;
 
@@ -266,8 +267,7 @@ static int put_row(struct store *s, const struct capture *c, const struct format
     sqlite3_bind_null(st, 13);
   sqlite3_bind_text(st, 14, format_name(fi->format), -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 15, fi->format == FORMAT_GO_TRACE ? fi->trace_minor : 0);
-  sqlite3_bind_text(st, 16, analysis_status_name(a ? a->status : ANALYSIS_NONE), -1,
-                    SQLITE_STATIC);
+  sqlite3_bind_text(st, 16, analysis_status_name(a ? a->status : ANALYSIS_NONE), -1, SQLITE_STATIC);
   bind_text_or_null(st, 17, a ? a->error : NULL);
   sqlite3_bind_int64(st, 18, a ? a->elapsed_us : 0);
   sqlite3_bind_int64(st, 19, labelset_id);

@@ -14,47 +14,59 @@
 
 /* Every reader of struct capture_row selects these columns in this order
  * (fill_row() depends on it). */
-#define ROW_COLUMNS                                                                              \
-  "c.id, c.target, c.instance, c.type, c.url, c.started_at_ms, c.requested_seconds,"            \
-  " c.duration_ms, c.status, c.http_status, c.error, c.content_type, c.size_bytes, b.sha256,"   \
+#define ROW_COLUMNS                                                                                \
+  "c.id, c.target, c.instance, c.type, c.url, c.started_at_ms, c.requested_seconds,"               \
+  " c.duration_ms, c.status, c.http_status, c.error, c.content_type, c.size_bytes, c.blob_id,"     \
   " c.format, c.trace_minor, c.analysis_status, c.analysis_error, c.labelset_id"
-#define ROW_FROM " FROM captures c LEFT JOIN blobs b ON b.id = c.blob_id"
+/* Only captures: a join here would keep SQLite from stopping early on
+ * "ORDER BY time LIMIT n" plans; the blob's hash is looked up per row
+ * delivered instead (load_sha256()). */
+#define ROW_FROM " FROM captures c"
 
-static const char sql_list_head[] = "SELECT " ROW_COLUMNS ROW_FROM;
+/* Lists select the ids first (from indexes alone where the filter allows)
+ * and read the rows of the page only: sorting a few thousand index entries
+ * is cheap, reading their table rows is not. */
+static const char sql_list_ids[] = "SELECT c.id FROM captures c";
+static const char sql_list_outer[] = "SELECT " ROW_COLUMNS " FROM";
+static const char sql_list_newest[] =
+    " AS k JOIN captures c ON c.id = k.id ORDER BY c.started_at_ms DESC, c.id DESC";
+static const char sql_list_oldest[] =
+    " AS k JOIN captures c ON c.id = k.id ORDER BY c.started_at_ms, c.id";
 static const char sql_get[] = "SELECT " ROW_COLUMNS ROW_FROM " WHERE c.id = ?1";
 static const char sql_labels[] =
     "SELECT key, value FROM labelset_pairs WHERE labelset_id = ?1 ORDER BY key";
 static const char sql_analysis[] = "SELECT json FROM capture_analysis WHERE capture_id = ?1";
+static const char sql_sha256[] = "SELECT sha256 FROM blobs WHERE id = ?1";
 static const char sql_exists[] = "SELECT 1 FROM captures WHERE id = ?1";
 static const char sql_blob_of[] =
     "SELECT c.blob_id, b.encoding, b.raw_size, b.stored_size, b.sha256, c.error"
     " FROM captures c LEFT JOIN blobs b ON b.id = c.blob_id WHERE c.id = ?1";
-/* Walks the series index backwards: each step jumps to the newest capture
- * of the next (target, instance, type) below the current one, so the cost
- * is a few index seeks per series. The three cases (next type of the same
- * instance, next instance of the same target, next target) are separate
- * subqueries because SQLite only uses the first column of an index for a
- * row-value range. */
-#define SERIES_DESC                                                                              \
-  " ORDER BY c2.target DESC, c2.instance DESC, c2.type DESC, c2.started_at_ms DESC, c2.id DESC" \
+/* Walks the series index (instance, target, type, time) backwards: each
+ * step jumps to the newest capture of the next series below the current
+ * one, so the cost is a few index seeks per series. The three cases (next
+ * type of the same target and instance, next target of the same instance,
+ * next instance) are separate subqueries because SQLite only uses the
+ * first column of an index for a row-value range. */
+#define SERIES_DESC                                                                                \
+  " ORDER BY c2.instance DESC, c2.target DESC, c2.type DESC, c2.started_at_ms DESC, c2.id DESC"    \
   " LIMIT 1)"
 static const char sql_latest[] =
     "WITH RECURSIVE k(id) AS ("
     "  SELECT (SELECT c2.id FROM captures c2" SERIES_DESC "  UNION ALL"
     "  SELECT coalesce("
-    "    (SELECT c2.id FROM captures c2 WHERE c2.target = c1.target"
-    "      AND c2.instance = c1.instance AND c2.type < c1.type" SERIES_DESC ","
-    "    (SELECT c2.id FROM captures c2 WHERE c2.target = c1.target"
-    "      AND c2.instance < c1.instance" SERIES_DESC ","
-    "    (SELECT c2.id FROM captures c2 WHERE c2.target < c1.target" SERIES_DESC ")"
+    "    (SELECT c2.id FROM captures c2 WHERE c2.instance = c1.instance"
+    "      AND c2.target = c1.target AND c2.type < c1.type" SERIES_DESC ","
+    "    (SELECT c2.id FROM captures c2 WHERE c2.instance = c1.instance"
+    "      AND c2.target < c1.target" SERIES_DESC ","
+    "    (SELECT c2.id FROM captures c2 WHERE c2.instance < c1.instance" SERIES_DESC ")"
     "  FROM k JOIN captures c1 ON c1.id = k.id"
     ")"
     " SELECT " ROW_COLUMNS ","
     " (SELECT c3.started_at_ms FROM captures c3"
-    "   WHERE c3.target = c.target AND c3.instance = c.instance AND c3.type = c.type"
+    "   WHERE c3.instance = c.instance AND c3.target = c.target AND c3.type = c.type"
     "     AND c3.status = 'ok'"
     "   ORDER BY c3.started_at_ms DESC LIMIT 1)"
-    " FROM k JOIN captures c ON c.id = k.id LEFT JOIN blobs b ON b.id = c.blob_id"
+    " FROM k JOIN captures c ON c.id = k.id"
     " ORDER BY c.target, c.instance, c.type";
 
 static void free_labels(struct cfg_pair *labels, size_t n) {
@@ -95,9 +107,9 @@ static char *col_text_nonnull(sqlite3_stmt *st, int i) {
   return t ? t : xstrdup("");
 }
 
-/* Fills everything but the labels; returns the row's labelset id. */
-static int64_t fill_row(sqlite3_stmt *st, struct capture_row *r) {
-  const void *sha = sqlite3_column_blob(st, 13);
+/* Fills everything but the labels and the hash. */
+static void fill_row(sqlite3_stmt *st, struct capture_row *r, int64_t *ret_blob,
+                     int64_t *ret_labelset) {
   const unsigned char *status;
 
   memset(r, 0, sizeof(*r));
@@ -115,17 +127,35 @@ static int64_t fill_row(sqlite3_stmt *st, struct capture_row *r) {
   r->error = col_text(st, 10);
   r->content_type = col_text(st, 11);
   r->size_bytes = sqlite3_column_int64(st, 12);
-  if (sha && sqlite3_column_bytes(st, 13) == 32)
-    hex_encode(sha, 32, r->sha256);
+  *ret_blob = sqlite3_column_int64(st, 13); /* NULL reads as 0 */
   r->format = col_text_nonnull(st, 14);
   r->trace_minor = sqlite3_column_int(st, 15);
   r->analysis_status = col_text_nonnull(st, 16);
   r->analysis_error = col_text(st, 17);
-  return sqlite3_column_int64(st, 18);
+  *ret_labelset = sqlite3_column_int64(st, 18);
 }
 
-static int load_labels(struct store *s, int64_t labelset_id, struct cfg_pair **ret,
-                       size_t *ret_n) {
+static int load_sha256(struct store *s, int64_t blob_id, struct capture_row *r) {
+  sqlite3_stmt *st;
+  int rc;
+
+  r->sha256[0] = '\0';
+  if (blob_id <= 0)
+    return 0;
+  st = store_stmt(s, sql_sha256);
+  if (!st)
+    return -EIO;
+  sqlite3_bind_int64(st, 1, blob_id);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32)
+    hex_encode(sqlite3_column_blob(st, 0), 32, r->sha256);
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return store_fail_sqlite(s, rc, "reading a blob's hash");
+  return 0;
+}
+
+static int load_labels(struct store *s, int64_t labelset_id, struct cfg_pair **ret, size_t *ret_n) {
   sqlite3_stmt *st = store_stmt(s, sql_labels);
   struct cfg_pair *labels = NULL;
   size_t n = 0;
@@ -199,18 +229,21 @@ int store_list(struct store *s, const struct store_filter *f,
   sqlite3_stmt *st = NULL;
   int count = 0, rc, r;
 
-  r = store_filter_prepare(s, f, sql_list_head, NULL, &st);
+  r = store_filter_prepare_wrapped(s, f, sql_list_ids, NULL, sql_list_outer,
+                                   f->oldest_first ? sql_list_oldest : sql_list_newest, &st);
   if (r < 0)
     goto out;
   for (;;) {
     struct capture_row row;
-    int64_t labelset;
+    int64_t blob, labelset;
 
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW)
       break;
-    labelset = fill_row(st, &row);
-    r = label_cache_get(s, lc, labelset, &row);
+    fill_row(st, &row, &blob, &labelset);
+    r = load_sha256(s, blob, &row);
+    if (r == 0)
+      r = label_cache_get(s, lc, labelset, &row);
     if (r == 0)
       r = cb(&row, userdata);
     free_row_strings(&row);
@@ -234,7 +267,7 @@ out:
 int store_get(struct store *s, int64_t id, struct capture_row *ret) {
   sqlite3_stmt *st = store_stmt(s, sql_get);
   struct capture_row row;
-  int64_t labelset;
+  int64_t blob, labelset;
   int rc, r;
 
   if (!st)
@@ -250,9 +283,11 @@ int store_get(struct store *s, int64_t id, struct capture_row *ret) {
     sqlite3_reset(st);
     return r;
   }
-  labelset = fill_row(st, &row);
+  fill_row(st, &row, &blob, &labelset);
   sqlite3_reset(st);
-  r = load_labels(s, labelset, &row.labels, &row.n_labels);
+  r = load_sha256(s, blob, &row);
+  if (r == 0)
+    r = load_labels(s, labelset, &row.labels, &row.n_labels);
   if (r < 0) {
     capture_row_done(&row);
     return r;
@@ -274,16 +309,13 @@ int store_latest(struct store *s,
   }
   for (;;) {
     struct capture_row row;
-    int64_t labelset;
+    int64_t blob, labelset, last_ok;
 
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW)
       break;
-    int64_t last_ok;
-
-    labelset = fill_row(st, &row);
-    last_ok =
-        sqlite3_column_type(st, 19) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, 19);
+    fill_row(st, &row, &blob, &labelset);
+    last_ok = sqlite3_column_type(st, 19) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, 19);
     r = label_cache_get(s, lc, labelset, &row);
     if (r == 0)
       r = cb(&row, last_ok, userdata);
@@ -429,8 +461,8 @@ int store_read_blob(struct store *s, int64_t capture_id, struct buf *ret) {
   }
   if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
     const unsigned char *err = sqlite3_column_text(st, 5);
-    r = store_fail(s, -ENOENT, "capture %" PRId64 " has no body (the fetch failed: %s)",
-                   capture_id, err ? (const char *)err : "no error recorded");
+    r = store_fail(s, -ENOENT, "capture %" PRId64 " has no body (the fetch failed: %s)", capture_id,
+                   err ? (const char *)err : "no error recorded");
     goto out;
   }
   blob_id = sqlite3_column_int64(st, 0);

@@ -27,8 +27,10 @@
  * capture rows stay small and range scans stay fast.
  *
  * Indexes follow the query patterns of `pprofctl list/targets` and the
- * HTTP API: time range; target+type+time; target+instance+type+time (the
- * latest capture of each series); type+time; labelset+time; blob (for
+ * HTTP API: time range; target+type+time; instance+target+type+time (the
+ * latest capture of each series, with status so that the latest ok one is
+ * found from the index alone; instance first so that it also serves
+ * instance filters); type+time; labelset+time; blob (for
  * dedup reference checks when pruning); failed captures by time (few rows,
  * so "what failed recently" never scans). */
 static const char schema_core_v1[] =
@@ -76,7 +78,7 @@ static const char schema_core_v1[] =
     ");"
     "CREATE INDEX captures_by_time ON captures(started_at_ms);"
     "CREATE INDEX captures_by_target_type ON captures(target, type, started_at_ms);"
-    "CREATE INDEX captures_by_series ON captures(target, instance, type, started_at_ms);"
+    "CREATE INDEX captures_by_series ON captures(instance, target, type, started_at_ms, status);"
     "CREATE INDEX captures_by_type ON captures(type, started_at_ms);"
     "CREATE INDEX captures_by_labelset ON captures(labelset_id, started_at_ms);"
     "CREATE INDEX captures_by_blob ON captures(blob_id);"

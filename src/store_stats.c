@@ -11,9 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char sql_by_type[] =
-    "SELECT type, status, count(*), total(size_bytes) FROM captures"
-    " GROUP BY type, status ORDER BY type, status";
+static const char sql_by_type[] = "SELECT type, status, count(*), total(size_bytes) FROM captures"
+                                  " GROUP BY type, status ORDER BY type, status";
 static const char sql_blobs[] =
     "SELECT count(*), total(encoding = 'zstd'), total(raw_size), total(stored_size) FROM blobs";
 static const char sql_span[] = "SELECT min(started_at_ms), max(started_at_ms) FROM captures";

@@ -299,8 +299,7 @@ START_TEST(test_failed_and_empty) {
   ck_assert_str_eq(row.analysis_status, "none");
   capture_row_done(&row);
   ck_assert_int_eq(store_read_blob(fx.s, failed, &b), -ENOENT);
-  ck_assert_msg(strstr(store_errmsg(fx.s), "has no body") &&
-                    strstr(store_errmsg(fx.s), "HTTP 404"),
+  ck_assert_msg(strstr(store_errmsg(fx.s), "has no body") && strstr(store_errmsg(fx.s), "HTTP 404"),
                 "%s", store_errmsg(fx.s));
   ck_assert_int_eq(store_get_analysis_json(fx.s, failed, &json), 0);
   ck_assert_str_eq(json, "{}");
@@ -406,8 +405,8 @@ START_TEST(test_zstd_trace) {
 
   fx_setup(&fx);
   id = fx_put(fx.s, fx_capture("api", "i", "trace", 1000, trace, len, NULL));
-  ck_assert_int_eq(
-      fx_query_int(fx.s, "SELECT encoding = 'zstd' AND raw_size = 309143 FROM blobs"), 1);
+  ck_assert_int_eq(fx_query_int(fx.s, "SELECT encoding = 'zstd' AND raw_size = 309143 FROM blobs"),
+                   1);
   ck_assert_int_lt(fx_query_int(fx.s, "SELECT length(data) FROM blobs"), (int64_t)len * 3 / 4);
   ck_assert_int_eq(fx_query_int(fx.s, "SELECT stored_size = length(data) FROM blobs"), 1);
   ck_assert_int_eq(store_read_blob(fx.s, id, &b), 0);

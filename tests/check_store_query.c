@@ -172,7 +172,8 @@ START_TEST(test_list_rows) {
   f.since_ms = 4000;
   ids.s[0] = '\0';
   ck_assert_int_eq(store_list(fx.s, &f, labels_cb, &ids), 4);
-  ck_assert_str_eq(ids.s, "4:env=staging;team=core;5:env=staging;team=edge;6:7:env=prod;team=core;");
+  ck_assert_str_eq(ids.s,
+                   "4:env=staging;team=core;5:env=staging;team=edge;6:7:env=prod;team=core;");
   fx_teardown(&fx);
 }
 END_TEST
@@ -241,8 +242,8 @@ START_TEST(test_prune_age) {
   for (int i = 0; i < 1200; i++) {
     char body[32];
     int len = snprintf(body, sizeof(body), "body-%d", i % 700);
-    fx_put(fx.s, fx_capture(i % 2 ? "a" : "b", "i", "heap", (int64_t)i * 1000, body,
-                            (size_t)len, NULL));
+    fx_put(fx.s,
+           fx_capture(i % 2 ? "a" : "b", "i", "heap", (int64_t)i * 1000, body, (size_t)len, NULL));
   }
   ck_assert_int_eq(fx_count(fx.s, "blobs"), 700);
   /* A dry run reports without deleting. */

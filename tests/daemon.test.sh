@@ -58,7 +58,15 @@ EXTRA_TARGETS="  - name: down
     url: http://127.0.0.1:$demo_PORT
     path_prefix: /slow/debug/pprof
     timeout: 1s
-    profiles: [heap]"
+    profiles: [heap]
+  - name: demo-alias
+    url: http://127.0.0.1:$demo_PORT
+    profiles: [{type: cpu, seconds: 1}, {type: trace, seconds: 1}]
+  - name: auto
+    url: http://127.0.0.1:$demo_PORT
+    interval: 4s
+    seconds: 1
+    profiles: auto"
 
 write_config "$EXTRA_TARGETS"
 "$PPROFD" -n -c "$T/pprofd.yaml" >/dev/null || fail "config rejected"
@@ -93,6 +101,40 @@ ctl list --json --target missing | json 'd[0]["status"]=="failed" and d[0]["http
 WAIT=20 wait_for sh -c "'$PPROFCTL' -d '$DB' list --json --target slow | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d and \"timed out\" in (d[0][\"error\"] or \"\").lower() else 1)'" \
   || fail "slow target: no failed capture with a timeout"
 pass "stopped target, 404 custom profile and slow target recorded as failed with reasons"
+
+# Two targets point at the same Go process: its CPU profile and trace are
+# never requested twice at once (the runtime would refuse the second).
+n=$(ctl list --json --target demo-alias --status ok | json 'len(d)')
+[ "$n" -ge 2 ] || fail "demo-alias collected $n captures"
+for tgt in demo demo-alias; do
+  ctl list --json --target "$tgt" | json 'sum(1 for c in d if "busy" in (c["error"] or ""))' | grep -qx 0 \
+    || fail "pprofd ran two CPU profiles or traces at once against one process ($tgt)"
+done
+pass "one CPU profile and one trace at a time per process"
+
+# profiles: auto found every profile the index page lists, custom ones too.
+WAIT=30 wait_for sh -c "'$PPROFCTL' -d '$DB' list --json --target auto --type pprofd.demo.conns --status ok | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin) else 1)'" \
+  || fail "profiles: auto did not collect the custom profile"
+for ty in cpu heap allocs goroutine block mutex threadcreate trace; do
+  WAIT=30 wait_for sh -c "'$PPROFCTL' -d '$DB' list --json --target auto --type $ty --status ok | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin) else 1)'" \
+    || fail "profiles: auto did not collect $ty"
+done
+pass "profiles: auto discovered the builtin and custom profiles"
+
+# Someone else profiles the demo process: pprofd records the target's
+# message as a failed capture and tries again next interval.
+# (pprofd itself profiles the process much of the time: retry until ours runs)
+( until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$demo_PORT/debug/pprof/profile?seconds=7")" = 200 ]; do
+    sleep 0.1
+  done ) &
+ext=$!
+WAIT=40 wait_for sh -c "'$PPROFCTL' -d '$DB' list --json --type cpu --status failed | python3 -c 'import json,sys; sys.exit(0 if any(\"target busy\" in c[\"error\"] and \"already in use\" in c[\"error\"] for c in json.load(sys.stdin)) else 1)'" \
+  || fail "no failed capture with the target's 'already in use' message"
+wait "$ext" || true
+busy_ms=$(python3 -c 'import time; print(int(time.time()*1000))')
+WAIT=15 wait_for sh -c "'$PPROFCTL' -d '$DB' list --json --target demo --type cpu --status ok --limit 1 | python3 -c 'import json,sys,datetime; d=json.load(sys.stdin)[0]; sys.exit(0 if datetime.datetime.fromisoformat(d[\"started_at\"].replace(\"Z\",\"+00:00\")).timestamp()*1000 >= $busy_ms else 1)'" \
+  || fail "CPU profiling did not resume after the external profile ended"
+pass "a busy target is recorded with its message and retried"
 
 # Exports open with Go's own tools.
 cpu_id=$(ctl list --json --target demo --type cpu --status ok --limit 1 | json 'd[0]["id"]')
@@ -130,8 +172,9 @@ cp "$T/good.yaml" "$T/pprofd.yaml"
 pass "invalid config on SIGHUP is rejected and the old one kept"
 
 # SIGTERM during an in-flight trace: the trace is stored, the database is clean.
-starts=$(grep -c "demo trace: GET" "$T/pprofd.log" || true)
-WAIT=30 wait_for sh -c "[ \$(grep -c 'demo trace: GET' '$T/pprofd.log') -gt $starts ]" \
+pat="target 'demo' instance '[^']*' trace: GET"
+starts=$(grep -c "$pat" "$T/pprofd.log" || true)
+WAIT=30 wait_for sh -c "[ \$(grep -c \"$pat\" '$T/pprofd.log') -gt $starts ]" \
   || fail "no trace started"
 sleep 0.3
 sig_ms=$(python3 -c 'import time; print(int(time.time()*1000))')
