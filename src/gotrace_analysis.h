@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "analysis.h"
+#include "buf.h"
 #include "gotrace.h"
 
 extern const struct analysis_ops gotrace_analysis_ops;
@@ -28,6 +29,12 @@ json_t *gotrace_summary_to_json(const struct trace_summary *s);
  * "net", "sync", "syscall", "sched". Returns -1 for an unknown name. */
 const char *gotrace_profile_name(int kind);
 int gotrace_profile_kind(const char *name);
+
+/* Writes blocking profile `kind` of s into out as a gzip'd pprof, like
+ * `go tool trace -pprof=KIND` (time_ms: the capture's start, as the
+ * profile's time). Returns 0 or a negative errno and *ret_err. */
+int gotrace_profile_pprof(const struct trace_summary *s, int kind, int64_t time_ms,
+                          struct buf *out, char **ret_err);
 
 /* libFuzzer-style entry point: parses anything, never crashes. */
 int gotrace_fuzz_one(const uint8_t *data, size_t len);
