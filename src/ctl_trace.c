@@ -44,8 +44,8 @@ static const char *fmt_mmu(double v, char *buf, size_t size) {
 }
 
 static void print_groups(FILE *out, const struct trace_summary *s) {
-  static const char *const headers[] = {"START FUNCTION", "N",     "TOTAL",    "EXECUTION",
-                                        "NETWORK",        "SYNC",  "SYSCALL",  "SCHED WAIT",
+  static const char *const headers[] = {"START FUNCTION", "N",        "TOTAL",   "EXECUTION",
+                                        "NETWORK",        "SYNC",     "SYSCALL", "SCHED WAIT",
                                         "GC SWEEP",       "GC PAUSE", "UNKNOWN"};
   struct table *t = table_new(ARRAY_SIZE(headers), headers);
 
@@ -126,7 +126,8 @@ static void print_annotations(FILE *out, const struct trace_summary *s) {
     const struct trace_annotation *a = &s->annotations[i];
     char n[24], tot[24], max[24];
     bool timed = strcmp(a->kind, "log") != 0;
-    const char *cells[5] = {a->kind, a->name, n, timed ? fmt_ns(a->total_ns, tot, sizeof(tot)) : "-",
+    const char *cells[5] = {a->kind, a->name, n,
+                            timed ? fmt_ns(a->total_ns, tot, sizeof(tot)) : "-",
                             timed ? fmt_ns(a->max_ns, max, sizeof(max)) : "-"};
     snprintf(n, sizeof(n), "%" PRId64, a->count);
     table_add_row(t, cells);
@@ -146,8 +147,7 @@ static void print_summary(FILE *out, const struct capture_row *row, const struct
   fprintf(out,
           "goroutines: %" PRId64 " seen, %" PRId64 " created, %" PRId64 " ended, %" PRId64
           " alive at most\n",
-          s->goroutines_total, s->goroutines_created, s->goroutines_ended,
-          s->goroutines_max_alive);
+          s->goroutines_total, s->goroutines_created, s->goroutines_ended, s->goroutines_max_alive);
   fprintf(out,
           "GC: %" PRId64 " cycles, %" PRId64 " stop-the-world pauses (total %s, max %s, p99 %s),"
           " GC CPU %s\n",
@@ -158,8 +158,9 @@ static void print_summary(FILE *out, const struct capture_row *row, const struct
     fprintf(out, "heap: live %s to %s, goal up to %s\n",
             format_size((uint64_t)s->gc.heap_live_min, e, sizeof(e)),
             format_size((uint64_t)s->gc.heap_live_max, f, sizeof(f)),
-            s->gc.heap_goal_max >= 0 ? format_size((uint64_t)s->gc.heap_goal_max, when, sizeof(when))
-                                     : "-");
+            s->gc.heap_goal_max >= 0
+                ? format_size((uint64_t)s->gc.heap_goal_max, when, sizeof(when))
+                : "-");
   fprintf(out, "MMU: 1ms %s, 10ms %s, 100ms %s, 1s %s%s%s\n", fmt_mmu(s->mmu[0], a, sizeof(a)),
           fmt_mmu(s->mmu[1], b, sizeof(b)), fmt_mmu(s->mmu[2], c, sizeof(c)),
           fmt_mmu(s->mmu[3], d, sizeof(d)), s->mmu_error ? " - " : "",

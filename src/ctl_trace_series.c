@@ -70,13 +70,11 @@ static json_t *row_json(sqlite3_stmt *st) {
   json_object_set_new(gc, "gc_cpu_ns", json_integer(sqlite3_column_int64(st, C_GC_CPU)));
   json_object_set_new(gc, "heap_live_max", json_integer(sqlite3_column_int64(st, C_HEAP_MAX)));
   json_object_set_new(o, "gc", gc);
-  json_object_set_new(o, "scheduler_wait_ns",
-                      json_integer(sqlite3_column_int64(st, C_SCHED_WAIT)));
+  json_object_set_new(o, "scheduler_wait_ns", json_integer(sqlite3_column_int64(st, C_SCHED_WAIT)));
   for (int k = 0; k < TRACE_PROFILE_COUNT; k++) {
     json_t *x = json_object();
     json_object_set_new(x, "count", json_integer(sqlite3_column_int64(st, C_PROF + 2 * k)));
-    json_object_set_new(x, "total_ns",
-                        json_integer(sqlite3_column_int64(st, C_PROF + 2 * k + 1)));
+    json_object_set_new(x, "total_ns", json_integer(sqlite3_column_int64(st, C_PROF + 2 * k + 1)));
     json_object_set_new(p, prof_names[k], x);
   }
   json_object_set_new(o, "profiles", p);
@@ -114,8 +112,8 @@ static const char *ns_text(int64_t ns, char *buf, size_t size) {
 static void row_text(struct table *t, json_t *o) {
   char id[24], dur[24], alive[24], gc[24], stw[24], stw_max[24], stw_tot[24];
   char sched[24], net[24], sync[24], sys[24], mmu[24];
-  json_t *prof = json_object_get(o, "profiles"), *m10 =
-      json_object_get(json_object_get(o, "mmu"), "10ms");
+  json_t *prof = json_object_get(o, "profiles"),
+         *m10 = json_object_get(json_object_get(o, "mmu"), "10ms");
   const char *cells[14];
 
   snprintf(id, sizeof(id), "%" PRId64, jint(o, "id", NULL));
@@ -144,7 +142,7 @@ static void row_text(struct table *t, json_t *o) {
 }
 
 int ctl_trace_series(struct ctl *ctl, struct ctl_filter *cf) {
-  static const char *const headers[] = {"ID",  "STARTED", "INSTANCE", "DURATION", "GOROUTINES",
+  static const char *const headers[] = {"ID",  "STARTED", "INSTANCE", "DURATION",  "GOROUTINES",
                                         "GC",  "STW",     "STW MAX",  "STW TOTAL", "SCHED",
                                         "NET", "SYNC",    "SYSCALL",  "MMU 10MS"};
   struct store *s = ctl_store(ctl);

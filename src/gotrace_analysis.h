@@ -33,8 +33,8 @@ int gotrace_profile_kind(const char *name);
 /* Writes blocking profile `kind` of s into out as a gzip'd pprof, like
  * `go tool trace -pprof=KIND` (time_ms: the capture's start, as the
  * profile's time). Returns 0 or a negative errno and *ret_err. */
-int gotrace_profile_pprof(const struct trace_summary *s, int kind, int64_t time_ms,
-                          struct buf *out, char **ret_err);
+int gotrace_profile_pprof(const struct trace_summary *s, int kind, int64_t time_ms, struct buf *out,
+                          char **ret_err);
 
 /* libFuzzer-style entry point: parses anything, never crashes. */
 int gotrace_fuzz_one(const uint8_t *data, size_t len);

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int gotrace_profile_pprof(const struct trace_summary *s, int kind, int64_t time_ms,
-                          struct buf *out, char **ret_err) {
+int gotrace_profile_pprof(const struct trace_summary *s, int kind, int64_t time_ms, struct buf *out,
+                          char **ret_err) {
   const struct trace_profile *p;
   struct pprof_builder *b;
   struct pprof_frame *frames = NULL;
@@ -30,7 +30,8 @@ int gotrace_profile_pprof(const struct trace_summary *s, int kind, int64_t time_
   pprof_builder_add_sample_type(b, "contentions", "count");
   pprof_builder_add_sample_type(b, "delay", "nanoseconds");
   pprof_builder_set_period(b, "trace", "count", 1);
-  pprof_builder_set_time(b, time_ms > INT64_MAX / 1000000 ? INT64_MAX : time_ms * 1000000, s->duration_ns);
+  pprof_builder_set_time(b, time_ms > INT64_MAX / 1000000 ? INT64_MAX : time_ms * 1000000,
+                         s->duration_ns);
   for (size_t i = 0; i < p->n_samples && r == 0; i++) {
     const struct trace_profile_sample *smp = &p->samples[i];
     int64_t values[2] = {smp->count, smp->ns};

@@ -190,7 +190,7 @@ struct fn_cache {
   struct {
     const char *name, *file;
     int64_t id;
-  } *ent;
+  } * ent;
   size_t n, cap;
 };
 

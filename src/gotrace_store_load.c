@@ -117,8 +117,7 @@ static int each_row(struct store *s, const char *sql, int64_t id,
 static int event_row(struct store *s, sqlite3_stmt *st, void *u) {
   struct trace_summary *t = u;
   (void)s;
-  t->event_counts = xreallocarray(t->event_counts, t->n_event_counts + 1,
-                                  sizeof(*t->event_counts));
+  t->event_counts = xreallocarray(t->event_counts, t->n_event_counts + 1, sizeof(*t->event_counts));
   t->event_counts[t->n_event_counts].name = col_text(st, 0);
   t->event_counts[t->n_event_counts].count = sqlite3_column_int64(st, 1);
   t->n_event_counts++;

@@ -109,7 +109,7 @@ struct v1_event {
 
 struct v1_frame {
   uint64_t pc;
-  uint64_t fn;   /* string ids */
+  uint64_t fn; /* string ids */
   uint64_t file;
   uint64_t line;
 };
@@ -120,9 +120,9 @@ struct v1_stack {
 };
 
 struct v1_batch {
-  size_t start; /* first byte after the Batch record */
-  size_t end;   /* offset of the next Batch record, or the file length */
-  int64_t base; /* absolute ticks */
+  size_t start;  /* first byte after the Batch record */
+  size_t end;    /* offset of the next Batch record, or the file length */
+  int64_t base;  /* absolute ticks */
   uint32_t next; /* next batch of the same P, or V1_NO_INDEX */
 };
 

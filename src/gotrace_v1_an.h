@@ -11,7 +11,7 @@
 struct v1_gst {
   /* consistency state machine (2.7) */
   uint8_t state;
-  bool known; /* present in Go's consistency map (any event named it) */
+  bool known;        /* present in Go's consistency map (any event named it) */
   uint8_t pend_type; /* the goroutine's pending event ("g.ev"), 0 = none */
   int64_t pend_ts;
   uint64_t pend_stk;
@@ -24,8 +24,8 @@ struct v1_gst {
   int64_t last_sys_block; /* ticks, for the syscall-exit fix-up */
   uint32_t region_top;    /* open user regions (index into regions) */
   /* goroutine analysis (5.1); zero means "unset" exactly as in Go */
-  bool stats; /* created by GoCreate */
-  bool closed; /* finalized by GoEnd/GoStop */
+  bool stats;    /* created by GoCreate */
+  bool closed;   /* finalized by GoEnd/GoStop */
   bool prologue; /* alive when tracing started */
   uint64_t pc;
   uint64_t fn; /* string id of the start function */

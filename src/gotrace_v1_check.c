@@ -108,8 +108,8 @@ static int check_running(struct v1_an *a, const struct v1_pst *p, const struct v
     return v1_errf(ret_err, ev->off, "g %" PRIu64 " is not running while %s", ev->g,
                    v1_type_name(ev->type, a->t->minor));
   if (!p || p->g != ev->g)
-    return v1_errf(ret_err, ev->off, "p %" PRId64 " is not running g %" PRIu64 " while %s",
-                   ev->p, ev->g, v1_type_name(ev->type, a->t->minor));
+    return v1_errf(ret_err, ev->off, "p %" PRId64 " is not running g %" PRIu64 " while %s", ev->p,
+                   ev->g, v1_type_name(ev->type, a->t->minor));
   if (!allow_g0 && ev->g == 0)
     return v1_errf(ret_err, ev->off, "g 0 did %s", v1_type_name(ev->type, a->t->minor));
   return 0;
@@ -201,7 +201,8 @@ static int user_region(struct v1_an *a, struct v1_gst *g, const struct v1_event 
   rg = &a->regions[g->region_top];
   if (rg->task != ev->args[0] ||
       strcmp(v1_string(a->t, rg->name), v1_string(a->t, ev->args[2])) != 0)
-    return v1_errf(ret_err, ev->off, "misuse of region in goroutine %" PRIu64
+    return v1_errf(ret_err, ev->off,
+                   "misuse of region in goroutine %" PRIu64
                    ": end of '%s' while '%s' is the innermost open region",
                    ev->g, v1_string(a->t, ev->args[2]), v1_string(a->t, rg->name));
   idx = g->region_top;
@@ -232,8 +233,8 @@ int v1_check_event(struct v1_an *a, struct v1_event *ev, bool *ret_ends_span, ch
     if (!p->running)
       return v1_errf(ret_err, ev->off, "p %" PRId64 " is not running before stop", ev->p);
     if (p->g != 0)
-      return v1_errf(ret_err, ev->off, "p %" PRId64 " is running goroutine %" PRIu64
-                     " during stop", ev->p, p->g);
+      return v1_errf(ret_err, ev->off, "p %" PRId64 " is running goroutine %" PRIu64 " during stop",
+                     ev->p, p->g);
     p->running = false;
     break;
   case V1_GC_START:
@@ -317,8 +318,9 @@ int v1_check_event(struct v1_an *a, struct v1_event *ev, bool *ret_ends_span, ch
     if (g->state != V1_G_RUNNABLE)
       return v1_errf(ret_err, ev->off, "g %" PRIu64 " is not runnable before start", ev->g);
     if (p->g != 0)
-      return v1_errf(ret_err, ev->off, "p %" PRId64 " is already running g %" PRIu64
-                     " while start g %" PRIu64, ev->p, p->g, ev->g);
+      return v1_errf(ret_err, ev->off,
+                     "p %" PRId64 " is already running g %" PRIu64 " while start g %" PRIu64, ev->p,
+                     p->g, ev->g);
     g->state = V1_G_RUNNING;
     g->started = true;
     g->start_ts = ev->ts;
@@ -360,12 +362,11 @@ int v1_check_event(struct v1_an *a, struct v1_event *ev, bool *ret_ends_span, ch
     if (g->state != V1_G_RUNNING)
       return v1_errf(ret_err, ev->off, "g %" PRIu64 " is not running while unpark", ev->g);
     if (!timer && (!p || p->g != ev->g))
-      return v1_errf(ret_err, ev->off, "p %" PRId64 " is not running g %" PRIu64
-                     " while unpark", ev->p, ev->g);
+      return v1_errf(ret_err, ev->off, "p %" PRId64 " is not running g %" PRIu64 " while unpark",
+                     ev->p, ev->g);
     tg = &a->gs[ev->ti];
     if (tg->state != V1_G_WAITING)
-      return v1_errf(ret_err, ev->off, "g %" PRIu64 " is not waiting before unpark",
-                     ev->args[0]);
+      return v1_errf(ret_err, ev->off, "g %" PRIu64 " is not waiting before unpark", ev->args[0]);
     if (tg->pend_type)
       r = link_pending(a, tg, ev->ts);
     tg->state = V1_G_RUNNABLE;
@@ -389,8 +390,7 @@ int v1_check_event(struct v1_an *a, struct v1_event *ev, bool *ret_ends_span, ch
     break;
   case V1_GO_SYS_EXIT:
     if (g->state != V1_G_WAITING)
-      return v1_errf(ret_err, ev->off, "g %" PRIu64 " is not waiting during syscall exit",
-                     ev->g);
+      return v1_errf(ret_err, ev->off, "g %" PRIu64 " is not waiting during syscall exit", ev->g);
     if (g->pend_type == V1_GO_SYSCALL)
       r = link_pending(a, g, ev->ts);
     g->state = V1_G_RUNNABLE;

@@ -27,8 +27,7 @@ uint32_t v1_order_gindex(struct v1_order *o, uint64_t id) {
     return o->direct[id];
   if (idmap_get(&o->g_ids, id, &gi))
     return gi;
-  if (o->n_g >= UINT32_MAX - 1 ||
-      gotrace_grow(&o->gs, &o->cap_g, o->n_g + 1, sizeof(*o->gs)) < 0)
+  if (o->n_g >= UINT32_MAX - 1 || gotrace_grow(&o->gs, &o->cap_g, o->n_g + 1, sizeof(*o->gs)) < 0)
     return V1_NO_INDEX;
   gi = (uint32_t)o->n_g;
   if (idmap_put(&o->g_ids, id, gi) < 0)
@@ -261,9 +260,9 @@ static int fetch_head(struct v1_order *o, uint32_t si, char **ret_err) {
     }
     break;
   }
-  if (ev->gi == V1_NO_INDEX || (ev->ti == V1_NO_INDEX && (rec.type == V1_GO_CREATE ||
-                                                          rec.type == V1_GO_UNBLOCK ||
-                                                          rec.type == V1_GO_UNBLOCK_LOCAL)))
+  if (ev->gi == V1_NO_INDEX ||
+      (ev->ti == V1_NO_INDEX &&
+       (rec.type == V1_GO_CREATE || rec.type == V1_GO_UNBLOCK || rec.type == V1_GO_UNBLOCK_LOCAL)))
     return -ENOMEM;
   transition_of(ev, &s->tr);
   s->has_head = true;
@@ -438,8 +437,9 @@ int v1_order_next(struct v1_order *o, struct v1_event *ret, char **ret_err) {
   else
     tr = o->t->streams[si].tr;
   if (!trans_ready(o, &tr))
-    return v1_errf(ret_err, ret->off, "impossible goroutine state transition (%s of goroutine %" PRIu64
-                   ")", v1_type_name(ret->type, o->t->minor), ret->g);
+    return v1_errf(ret_err, ret->off,
+                   "impossible goroutine state transition (%s of goroutine %" PRIu64 ")",
+                   v1_type_name(ret->type, o->t->minor), ret->g);
   if (ret->ts < o->last_ts)
     return v1_errf(ret_err, ret->off, "time stamps out of order");
   o->last_ts = ret->ts;

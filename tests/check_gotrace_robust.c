@@ -116,11 +116,11 @@ static void prologue(struct buf *b) {
   tw_init(b, 19);
   tw_string(b, 1, "main.main");
   tw_string(b, 2, "main.go");
-  tw_ev(b, 1, 2, (uint64_t)0, (uint64_t)1000); /* Batch p=0 */
+  tw_ev(b, 1, 2, (uint64_t)0, (uint64_t)1000);                         /* Batch p=0 */
   tw_ev(b, 13, 4, (uint64_t)1, (uint64_t)1, (uint64_t)1, (uint64_t)0); /* GoCreate g1 */
-  tw_ev(b, 5, 2, (uint64_t)1, (uint64_t)7);   /* ProcStart thread 7 */
-  tw_ev(b, 4, 3, (uint64_t)1, (uint64_t)2, (uint64_t)0); /* Gomaxprocs 2 */
-  tw_ev(b, 14, 3, (uint64_t)1, (uint64_t)1, (uint64_t)1); /* GoStart g1 seq 1 */
+  tw_ev(b, 5, 2, (uint64_t)1, (uint64_t)7);                            /* ProcStart thread 7 */
+  tw_ev(b, 4, 3, (uint64_t)1, (uint64_t)2, (uint64_t)0);               /* Gomaxprocs 2 */
+  tw_ev(b, 14, 3, (uint64_t)1, (uint64_t)1, (uint64_t)1);              /* GoStart g1 seq 1 */
 }
 
 static void epilogue(struct buf *b) {
@@ -145,8 +145,8 @@ START_TEST(test_handmade_valid) {
   char *err = NULL;
 
   prologue(&b);
-  tw_ev(&b, 23, 2, (uint64_t)10, (uint64_t)1); /* GoBlockRecv */
-  tw_ev(&b, 6, 1, (uint64_t)5);                /* ProcStop */
+  tw_ev(&b, 23, 2, (uint64_t)10, (uint64_t)1);  /* GoBlockRecv */
+  tw_ev(&b, 6, 1, (uint64_t)5);                 /* ProcStop */
   tw_ev(&b, 1, 2, (uint64_t)1, (uint64_t)1100); /* Batch p=1 */
   tw_ev(&b, 5, 2, (uint64_t)0, (uint64_t)8);
   tw_ev(&b, 13, 4, (uint64_t)1, (uint64_t)2, (uint64_t)1, (uint64_t)1); /* GoCreate g2 */
@@ -170,8 +170,7 @@ START_TEST(test_handmade_valid) {
   ck_assert_int_eq(s.profiles[TRACE_PROFILE_SCHED].total_ns, 20);
   ck_assert_int_eq(s.duration_ns, 1126 - 1001);
   ck_assert_uint_eq(s.profiles[TRACE_PROFILE_SYNC].n_samples, 1);
-  ck_assert_str_eq(s.profiles[TRACE_PROFILE_SYNC].samples[0].stack.frames[0].function,
-                   "main.main");
+  ck_assert_str_eq(s.profiles[TRACE_PROFILE_SYNC].samples[0].stack.frames[0].function, "main.main");
   ck_assert_int_eq(s.profiles[TRACE_PROFILE_SYNC].samples[0].stack.frames[0].line, 10);
   trace_summary_done(&s);
   buf_done(&b);
@@ -273,7 +272,8 @@ START_TEST(test_adversarial) {
   prologue(&b);
   tw_ev(&b, 30, 1, (uint64_t)1); /* GoSysBlock */
   tw_ev(&b, 6, 1, (uint64_t)1);
-  tw_ev(&b, 29, 4, (uint64_t)1, (uint64_t)1, (uint64_t)2, (uint64_t)5); /* exits before it blocked */
+  tw_ev(&b, 29, 4, (uint64_t)1, (uint64_t)1, (uint64_t)2,
+        (uint64_t)5); /* exits before it blocked */
   epilogue(&b);
   expect_error(&b, "time stamps out of order");
   prologue(&b);
@@ -361,9 +361,9 @@ START_TEST(test_large_synthetic) {
   /* Each round every goroutine runs, allocates and yields. */
   for (uint64_t r = 0; r < rounds; r++) {
     for (uint64_t g = 1; g <= ngs; g++) {
-      tw_ev(&b, 14, 3, (uint64_t)3, g, seq[g]++); /* GoStart */
+      tw_ev(&b, 14, 3, (uint64_t)3, g, seq[g]++);             /* GoStart */
       tw_ev(&b, 33, 2, (uint64_t)2, (uint64_t)(1000000 + g)); /* HeapAlloc */
-      tw_ev(&b, 17, 2, (uint64_t)4, (uint64_t)1);              /* GoSched */
+      tw_ev(&b, 17, 2, (uint64_t)4, (uint64_t)1);             /* GoSched */
     }
   }
   tw_ev(&b, 2, 1, (uint64_t)1000000000);

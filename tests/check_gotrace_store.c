@@ -24,8 +24,8 @@ static int64_t put_trace(struct fx *fx, const char *target, int64_t at_ms, const
   return fx_put(fx->s, c);
 }
 
-static const char *const trace_tables[] = {"trace_summaries", "trace_event_counts",
-                                           "trace_groups",    "trace_goroutines",
+static const char *const trace_tables[] = {"trace_summaries",       "trace_event_counts",
+                                           "trace_groups",          "trace_goroutines",
                                            "trace_profile_samples", "trace_annotations"};
 
 START_TEST(test_roundtrip) {

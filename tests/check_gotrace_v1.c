@@ -16,8 +16,8 @@
 #include "util.h"
 
 static const char *const corpus[] = {
-    "workload-2s",        "workload-0.5s",   "workload-writetimeout-2s",
-    "workload-concurrent-3s", "prometheus-0.5s", "prometheus-2s",
+    "workload-2s",     "workload-0.5s", "workload-writetimeout-2s", "workload-concurrent-3s",
+    "prometheus-0.5s", "prometheus-2s",
 };
 
 static void parse_ok(const uint8_t *data, size_t len, struct trace_summary *s) {
@@ -227,8 +227,8 @@ START_TEST(test_analysis_run) {
   ck_assert_int_eq(json_integer_value(json_object_get(
                        json_object_get(json_object_get(a->json, "profiles"), "sync"), "total_ns")),
                    14096545768LL);
-  ck_assert_int_eq(
-      json_integer_value(json_object_get(json_object_get(a->json, "gc"), "stw_count")), 18);
+  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(a->json, "gc"), "stw_count")),
+                   18);
   ck_assert(json_is_real(json_object_get(json_object_get(a->json, "mmu"), "10ms")));
   analysis_free(a);
 

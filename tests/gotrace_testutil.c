@@ -81,10 +81,10 @@ void gt_ref_load(const char *name, struct gt_ref *r) {
       for (size_t k = 1; k < n && r->n_order < ARRAY_SIZE(r->order); k++)
         r->order[r->n_order++] = strtoull(f[k], NULL, 10);
     } else if (strcmp(f[0], "profile") == 0 && n == 4) {
-      int kind = strcmp(f[1], "net") == 0    ? TRACE_PROFILE_NET
-                 : strcmp(f[1], "sync") == 0 ? TRACE_PROFILE_SYNC
+      int kind = strcmp(f[1], "net") == 0       ? TRACE_PROFILE_NET
+                 : strcmp(f[1], "sync") == 0    ? TRACE_PROFILE_SYNC
                  : strcmp(f[1], "syscall") == 0 ? TRACE_PROFILE_SYSCALL
-                                                 : TRACE_PROFILE_SCHED;
+                                                : TRACE_PROFILE_SCHED;
       r->prof[kind][0] = num(f[2]);
       r->prof[kind][1] = num(f[3]);
     } else if (strcmp(f[0], "summary") == 0 && n == 3 && r->n_summary < ARRAY_SIZE(r->keys)) {
@@ -123,8 +123,7 @@ static void check_summary_key(const struct gt_ref *ref, const char *key, int64_t
                               const char *what) {
   const char *v = gt_ref_summary(ref, key);
   if (v)
-    ck_assert_msg(num(v) == mine, "%s: %s: reference %s, got %lld", what, key, v,
-                  (long long)mine);
+    ck_assert_msg(num(v) == mine, "%s: %s: reference %s, got %lld", what, key, v, (long long)mine);
 }
 
 void gt_check_against_ref(const struct trace_summary *s, const struct gt_ref *ref,
@@ -151,8 +150,8 @@ void gt_check_against_ref(const struct trace_summary *s, const struct gt_ref *re
     mine[7] = g->s.gc_sweep_ns;
     mine[8] = g->s.gc_pause_ns;
     for (int k = 0; k < 9; k++)
-      ck_assert_msg(mine[k] == rg->v[k], "%s: group %s column %d: reference %lld, got %lld",
-                    what, rg->name, k, (long long)rg->v[k], (long long)mine[k]);
+      ck_assert_msg(mine[k] == rg->v[k], "%s: group %s column %d: reference %lld, got %lld", what,
+                    rg->name, k, (long long)rg->v[k], (long long)mine[k]);
   }
   /* Page order is by execution time; equal times may come in any order. */
   for (size_t i = 0; i < ref->n_order && i < s->n_groups; i++) {
@@ -263,8 +262,7 @@ void tw_string(struct buf *b, uint64_t id, const char *s) {
   ck_assert_int_eq(buf_append(b, s, strlen(s)), 0);
 }
 
-void tw_stack1(struct buf *b, uint64_t id, uint64_t pc, uint64_t fn, uint64_t file,
-               uint64_t line) {
+void tw_stack1(struct buf *b, uint64_t id, uint64_t pc, uint64_t fn, uint64_t file, uint64_t line) {
   uint64_t args[6] = {id, 1, pc, fn, file, line};
   tw_event(b, 3, 6, args);
 }

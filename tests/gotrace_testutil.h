@@ -56,8 +56,7 @@ void tw_event(struct buf *b, int type, int n, const uint64_t *args);
 void tw_ev(struct buf *b, int type, int n, ...);
 void tw_string(struct buf *b, uint64_t id, const char *s);
 /* One-frame stack id -> (pc, fn string, file string, line). */
-void tw_stack1(struct buf *b, uint64_t id, uint64_t pc, uint64_t fn, uint64_t file,
-               uint64_t line);
+void tw_stack1(struct buf *b, uint64_t id, uint64_t pc, uint64_t fn, uint64_t file, uint64_t line);
 
 /* Rewrites a go 1.19 trace into the go 1.21 layout (doc 2.9): header,
  * Frequency as the first record of the stack-table batch, padded Stack
