@@ -7,7 +7,6 @@
 #include "util.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,18 +31,13 @@ struct pipeline {
   bool was_backlogged;
 };
 
-static void sha256(const uint8_t *data, size_t len, uint8_t out[32]) {
-  unsigned int n = 32;
-  EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
-}
-
 static void *worker_main(void *arg) {
   struct pipeline *p = arg;
   struct capture *c;
 
   while ((c = queue_pop(&p->analysis_q))) {
     if (c->status == CAPTURE_OK) {
-      sha256(c->body.data, c->body.len, c->sha256);
+      store_sha256(c->body.data, c->body.len, c->sha256);
       c->analysis = analysis_run(c->type, c->body.data, c->body.len, &p->analysis);
       atomic_fetch_add(&p->counters.analysis_us, (uint64_t)c->analysis->elapsed_us);
       if (p->metrics) {

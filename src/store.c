@@ -504,13 +504,11 @@ struct store *store_close(struct store *s) {
   for (size_t i = 0; i < s->n_stmts; i++)
     sqlite3_finalize(s->stmts[i].stmt);
   free(s->stmts);
-  if (s->db) {
-    /* Keeps the query planner's statistics current (cheap; SQLite only
-     * analyses tables whose size changed a lot). */
-    if (!s->readonly)
-      sqlite3_exec(s->db, "PRAGMA optimize", NULL, NULL, NULL);
+  /* No ANALYZE/PRAGMA optimize: the queries are written to pick good plans
+   * without statistics (see store_filter.c), and analysing a large table
+   * at shutdown could take longer than systemd waits. */
+  if (s->db)
     sqlite3_close_v2(s->db);
-  }
   free(s->errmsg);
   free(s->path);
   free(s);
