@@ -283,8 +283,11 @@ int v1_stats_event(struct v1_an *a, const struct v1_event *ev, bool ends_span) {
 
   a->events++;
   a->counts[ev->type]++;
+  /* Tracing starts with a GoCreate (+ GoWaiting/GoInSyscall) for every
+   * existing goroutine, then the tracing P starts: those goroutines were
+   * alive at the start, not created. CPU samples may be interleaved. */
   if (a->in_prologue && ev->type != V1_GO_CREATE && ev->type != V1_GO_WAITING &&
-      ev->type != V1_GO_IN_SYSCALL)
+      ev->type != V1_GO_IN_SYSCALL && ev->type != V1_CPU_SAMPLE)
     a->in_prologue = false;
   switch (ev->type) {
   case V1_GOMAXPROCS:
