@@ -177,6 +177,7 @@ void gt_check_against_ref(const struct trace_summary *s, const struct gt_ref *re
   check_summary_key(ref, "heap_live_max_bytes", s->gc.heap_live_max, what);
   check_summary_key(ref, "heap_goal_max_bytes", s->gc.heap_goal_max, what);
   check_summary_key(ref, "goroutines_total", s->goroutines_total, what);
+  check_summary_key(ref, "goroutines_ended", s->goroutines_ended, what);
   for (int w = 0; w < TRACE_MMU_WINDOWS; w++) {
     const char *v = gt_ref_summary(ref, mmu_keys[w]);
     if (v)

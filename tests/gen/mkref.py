@@ -31,6 +31,8 @@ def corpus(cdir, rel, out):
         lines.append('\t'.join(['profile', k, rows[0]['total'], rows[1]['total']]))
     for r in tsv(ref + '.tracestat.summary.tsv'):
         lines.append('\t'.join(['summary', r['key'], r['value']]))
+    ended = sum(1 for r in tsv(ref + '.tracestat.goroutines.tsv') if int(r['end_ts']) > 0)
+    lines.append('summary\tgoroutines_ended\t%d' % ended)
     for r in tsv(ref + '.tracestat.events.tsv'):
         lines.append('\t'.join(['event', r['name'], r['count']]))
     open(out, 'w').write('\n'.join(lines) + '\n')
