@@ -1,0 +1,433 @@
+/* Go 1.22+ traces: the parse driver. Generation by generation, one lazy
+ * cursor per thread decodes its event batches; a min-heap by time picks the
+ * next event, falling back to later ones when the state machine says an
+ * event cannot happen yet (doc 3.6). CPU samples are interleaved by time. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gotrace_v2.h"
+#include "util.h"
+
+struct cursor {
+  uint64_t m;
+  uint32_t mi;    /* index of the thread's state, V2_IDX_NONE for no thread */
+  uint32_t batch; /* current event batch */
+  size_t pos, end;
+  bool fresh; /* at the start of a batch */
+  int64_t t;
+  uint64_t raw;
+  uint64_t tie;
+  struct v2_event ev;
+};
+
+struct merge {
+  struct v2_state *s;
+  struct cursor *cur;
+  size_t n_cur, cap_cur;
+  struct hent {
+    int64_t time;
+    uint64_t tie;
+    uint32_t idx; /* cursor */
+  } * heap;
+  size_t n_heap;
+  uint32_t *popped;
+  uint64_t tie;
+};
+
+/* A varint with at least 10 readable bytes; NULL when it is malformed. */
+static inline const uint8_t *fast_uvarint(const uint8_t *p, uint64_t *ret) {
+  uint64_t b = p[0], x;
+  size_t k;
+  if (b < 0x80) {
+    *ret = b;
+    return p + 1;
+  }
+  x = b & 0x7f;
+  b = p[1];
+  if (b < 0x80) {
+    *ret = x | b << 7;
+    return p + 2;
+  }
+  k = v2_uvarint(p, p + 10, ret);
+  return k ? p + k : NULL;
+}
+
+/* Loads the cursor's next event: 1, 0 when the thread has no more, <0. */
+static int cursor_next(struct merge *mg, struct cursor *c) {
+  struct v2_state *s = mg->s;
+  const struct v2_gen *g = s->gen;
+  const uint8_t *p, *end;
+  const struct v2_spec *sp;
+  uint64_t dt;
+  int64_t dns;
+  size_t k, off;
+
+  while (c->pos == c->end) {
+    uint32_t next = g->ev_batches[c->batch].next;
+    if (next == V2_IDX_NONE)
+      return 0;
+    c->batch = next;
+    c->pos = g->ev_batches[next].off;
+    c->end = c->pos + g->ev_batches[next].len;
+    c->fresh = true;
+  }
+  if (c->fresh) {
+    const struct v2_batch *b = &g->ev_batches[c->batch];
+    /* A thread's batches are in time order; a later batch that starts
+     * before the previous one ended means a corrupt or spliced trace. */
+    if (b->ts < c->raw)
+      return v2_fail(s->err, b->off, "timestamps going backwards on thread %llu",
+                     (unsigned long long)c->m);
+    c->raw = b->ts;
+    if (!v2_units_to_ns((double)b->ts, g->ns_per_unit, &c->t))
+      return v2_fail(s->err, b->off, "batch timestamp out of range");
+    c->fresh = false;
+  }
+  off = c->pos;
+  p = s->data + c->pos;
+  end = s->data + c->end;
+  sp = &v2_spec_table[*p];
+  if (!sp->name || s->minor < sp->min_minor)
+    return v2_fail(s->err, off, "unknown event type %u for go 1.%d", *p, s->minor);
+  c->ev.type = *p++;
+  c->ev.nargs = sp->nargs;
+  c->ev.off = off;
+  /* dt and the arguments: varints, mostly one or two bytes */
+  const uint8_t *q = end - p >= 11 * (V2_MAX_ARGS + 1) ? fast_uvarint(p, &dt) : NULL;
+  for (unsigned i = 0; q && i < sp->nargs; i++)
+    q = fast_uvarint(q, &c->ev.args[i]);
+  if (q) {
+    p = q;
+  } else { /* near the end of the batch, or malformed: the careful way */
+    for (unsigned i = 0; i <= sp->nargs; i++) {
+      uint64_t v;
+      if (!(k = v2_uvarint(p, end, &v))) {
+        if (!i)
+          return v2_fail(s->err, off, "%s %s timestamp", v2_varint_problem(p, end), sp->name);
+        return v2_fail(s->err, off, "%s %s argument %u", v2_varint_problem(p, end), sp->name, i);
+      }
+      p += k;
+      if (i)
+        c->ev.args[i - 1] = v;
+      else
+        dt = v;
+    }
+  }
+  if (dt > UINT64_MAX - c->raw)
+    return v2_fail(s->err, off, "timestamp out of range");
+  if (g->ns_per_unit == 64.0 && dt < (1ULL << 40)) {
+    dns = (int64_t)dt * 64; /* the usual clock: exact, no float needed */
+  } else if (!v2_units_to_ns((double)dt, g->ns_per_unit, &dns)) {
+    return v2_fail(s->err, off, "timestamp out of range");
+  }
+  if (dns > INT64_MAX - c->t)
+    return v2_fail(s->err, off, "timestamp out of range");
+  c->raw += dt;
+  c->t += dns;
+  c->ev.time = c->t;
+  /* Every string and stack id must exist in this generation. */
+  if (sp->str_args | sp->stk_args) {
+    for (unsigned i = 0; i < sp->nargs; i++) {
+      bool ok = true;
+      if (sp->str_args & (1u << i))
+        c->ev.idx[i] = v2_gen_string(g, c->ev.args[i], &ok);
+      else if (sp->stk_args & (1u << i))
+        c->ev.idx[i] = v2_gen_stack(g, c->ev.args[i], &ok);
+      else
+        continue;
+      if (!ok)
+        return v2_fail(s->err, off, "%s: unknown %s id %llu", sp->name,
+                       (sp->str_args & (1u << i)) ? "string" : "stack",
+                       (unsigned long long)c->ev.args[i]);
+    }
+  }
+  c->pos = (size_t)(p - s->data);
+  s->st.wire_events++;
+  return 1;
+}
+
+static inline bool less(const struct hent *x, const struct hent *y) {
+  return x->time < y->time || (x->time == y->time && x->tie < y->tie);
+}
+
+static void heap_push(struct merge *mg, uint32_t c) {
+  size_t i = mg->n_heap++;
+  struct hent e = {mg->cur[c].ev.time, mg->cur[c].tie, c};
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (!less(&e, &mg->heap[parent]))
+      break;
+    mg->heap[i] = mg->heap[parent];
+    i = parent;
+  }
+  mg->heap[i] = e;
+}
+
+static void sift_down(struct merge *mg, size_t i) {
+  struct hent e = mg->heap[i];
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m;
+    if (l >= mg->n_heap)
+      break;
+    m = r < mg->n_heap && less(&mg->heap[r], &mg->heap[l]) ? r : l;
+    if (!less(&mg->heap[m], &e))
+      break;
+    mg->heap[i] = mg->heap[m];
+    i = m;
+  }
+  mg->heap[i] = e;
+}
+
+static uint32_t heap_pop(struct merge *mg) {
+  uint32_t top = mg->heap[0].idx;
+  mg->heap[0] = mg->heap[--mg->n_heap];
+  if (mg->n_heap)
+    sift_down(mg, 0);
+  return top;
+}
+
+/* After an advance: load the thread's next event and requeue it. */
+static int requeue(struct merge *mg, uint32_t idx, bool at_top) {
+  struct cursor *c = &mg->cur[idx];
+  int rc = cursor_next(mg, c);
+  if (rc < 0)
+    return rc;
+  if (rc > 0) {
+    c->tie = ++mg->tie;
+    if (at_top) {
+      mg->heap[0].time = c->ev.time;
+      mg->heap[0].tie = c->tie;
+      sift_down(mg, 0);
+    } else {
+      heap_push(mg, idx);
+    }
+    return 0;
+  }
+  if (c->mi != V2_IDX_NONE)
+    mg->s->ms[c->mi].raw_last = c->raw;
+  if (at_top)
+    heap_pop(mg);
+  return 0;
+}
+
+static int cmp_cpu(const void *a, const void *b) {
+  const struct v2_cpu_sample *x = a, *y = b;
+  if (x->time != y->time)
+    return x->time < y->time ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* One generation: emit its Sync point, then merge the threads' streams. */
+static int merge_generation(struct merge *mg) {
+  struct v2_state *s = mg->s;
+  struct v2_gen *g = s->gen;
+  size_t ci = 0;
+  int64_t sync_t;
+  int rc;
+
+  if (!v2_units_to_ns((double)g->min_ts, g->ns_per_unit, &sync_t))
+    return v2_fail(s->err, g->n_ev_batches ? g->ev_batches[0].off : 0,
+                   "generation %llu: timestamp out of range", (unsigned long long)g->num);
+  v2_an_sync(s, sync_t);
+  if (g->n_threads > mg->cap_cur) {
+    mg->cap_cur = g->n_threads;
+    mg->cur = xreallocarray(mg->cur, mg->cap_cur, sizeof(*mg->cur));
+    mg->heap = xreallocarray(mg->heap, mg->cap_cur, sizeof(*mg->heap));
+    mg->popped = xreallocarray(mg->popped, mg->cap_cur, sizeof(*mg->popped));
+  }
+  mg->n_cur = mg->n_heap = 0;
+  for (size_t i = 0; i < g->n_threads; i++) {
+    struct cursor *c = &mg->cur[mg->n_cur];
+    const struct v2_batch *b = &g->ev_batches[g->threads[i].first];
+    memset(c, 0, sizeof(*c));
+    c->m = g->threads[i].m;
+    c->batch = g->threads[i].first;
+    c->pos = b->off;
+    c->end = b->off + b->len;
+    c->fresh = true;
+    c->mi = V2_IDX_NONE;
+    if (c->m != V2_NONE) {
+      /* Also across generations for real threads. */
+      struct v2_m *ms = v2_m_get(s, c->m);
+      if (!ms)
+        return v2_fail(s->err, b->off, "more than %d threads", V2_MAX_THREADS);
+      c->raw = ms->raw_last;
+      c->mi = (uint32_t)(ms - s->ms);
+    }
+    rc = cursor_next(mg, c);
+    if (rc < 0)
+      return rc;
+    if (rc == 0)
+      continue;
+    c->tie = ++mg->tie;
+    heap_push(mg, (uint32_t)mg->n_cur++);
+  }
+  if (g->n_cpu > 1)
+    qsort(g->cpu, g->n_cpu, sizeof(*g->cpu), cmp_cpu);
+
+  for (;;) {
+    size_t n_popped = 0;
+    bool done = false;
+    if (!mg->n_heap && ci >= g->n_cpu)
+      break;
+    if (ci < g->n_cpu && (!mg->n_heap || g->cpu[ci].time < mg->heap[0].time)) {
+      v2_an_cpu_sample(s, g->cpu[ci++].time);
+      continue;
+    }
+    /* Almost always the earliest event can happen right away. */
+    {
+      struct cursor *c = &mg->cur[mg->heap[0].idx];
+      rc = v2_order_advance(s, &c->ev, c->m, c->mi);
+      if (rc < 0)
+        return rc;
+      if (rc > 0) {
+        rc = requeue(mg, mg->heap[0].idx, true);
+        if (rc < 0)
+          return rc;
+        continue;
+      }
+      mg->popped[n_popped++] = heap_pop(mg);
+      s->st.ordering_stalls++;
+    }
+    while (mg->n_heap) {
+      uint32_t idx = heap_pop(mg);
+      struct cursor *c = &mg->cur[idx];
+      rc = v2_order_advance(s, &c->ev, c->m, c->mi);
+      if (rc < 0)
+        return rc;
+      if (rc > 0) {
+        rc = requeue(mg, idx, false);
+        if (rc < 0)
+          return rc;
+        done = true;
+        break;
+      }
+      mg->popped[n_popped++] = idx;
+      s->st.ordering_stalls++;
+    }
+    for (size_t i = 0; i < n_popped; i++)
+      heap_push(mg, mg->popped[i]);
+    /* Real traces almost never need the fallback; bound the work a
+     * crafted one can cause (each stall costs a heap operation). */
+    if (s->st.ordering_stalls > 16 * s->st.wire_events + 1000000)
+      return v2_fail(s->err, mg->cur[mg->heap[0].idx].ev.off,
+                     "events arrive in an order that needs too much reordering");
+    if (!done) {
+      const struct cursor *c = &mg->cur[mg->popped[0]];
+      return v2_fail(s->err, c->ev.off,
+                     "no event can happen next in generation %llu (first waiting: %s on thread "
+                     "%llu): inconsistent or missing data",
+                     (unsigned long long)g->num, v2_type_name(c->ev.type),
+                     (unsigned long long)c->m);
+    }
+  }
+  return 0;
+}
+
+static size_t gen_bytes(const struct v2_gen *g) {
+  return g->cap_ev_batches * sizeof(*g->ev_batches) + g->cap_threads * sizeof(*g->threads) +
+         g->cap_strs * sizeof(*g->strs) + g->cap_stacks * sizeof(*g->stacks) +
+         g->cap_frames * (sizeof(*g->frames) + 2 * sizeof(uint64_t)) +
+         g->cap_cpu * sizeof(*g->cpu) +
+         (g->thread_map.cap + g->str_map.cap + g->stack_map.cap) * 12;
+}
+
+int gotrace_v2_parse_ex(const uint8_t *data, size_t len, const struct gotrace_v2_opts *opts,
+                        struct trace_summary *ret, char **ret_err) {
+  struct v2_state s;
+  struct v2_reader r;
+  struct v2_gen gen;
+  struct merge mg;
+  struct trace_summary sum;
+  char *err = NULL;
+  int rc, minor = 0;
+
+  memset(&s, 0, sizeof(s));
+  memset(&mg, 0, sizeof(mg));
+  v2_gen_init(&gen);
+  trace_summary_init(&sum);
+  rc = v2_header(data, len, &minor, &err);
+  if (rc < 0)
+    goto fail;
+  s.data = data;
+  s.len = len;
+  s.minor = minor;
+  s.opts = opts;
+  s.err = &err;
+  s.gen = &gen;
+  s.in = v2_intern_new();
+  s.an = v2_an_new();
+  v2_map_init(&s.gmap);
+  v2_map_init(&s.pmap);
+  v2_map_init(&s.mmap);
+  v2_map_init(&s.tasks);
+  mg.s = &s;
+  r = (struct v2_reader){data, len, 16, minor, 0};
+  for (;;) {
+    rc = v2_gen_read(&r, &gen, &err);
+    if (rc < 0)
+      goto fail;
+    if (rc == 0)
+      break;
+    if (!s.st.generations)
+      s.st.first_gen = (int64_t)gen.num;
+    s.st.generations++;
+    s.st.batches += (int64_t)gen.n_batches;
+    s.st.event_batches += (int64_t)gen.n_ev_batches;
+    s.st.experimental_batches += (int64_t)gen.n_exp_batches;
+    s.st.strings += (int64_t)gen.n_strs;
+    s.st.stacks += (int64_t)gen.n_stacks;
+    s.st.cpu_samples += (int64_t)gen.n_cpu;
+    rc = merge_generation(&mg);
+    if (rc < 0)
+      goto fail;
+    if (gen_bytes(&gen) > s.st.peak_gen_bytes)
+      s.st.peak_gen_bytes = gen_bytes(&gen);
+  }
+  if (!s.st.generations) {
+    rc = v2_fail(&err, r.pos, "trace has no generations");
+    goto fail;
+  }
+  sum.go_minor = minor;
+  snprintf(sum.go_version, sizeof(sum.go_version), "1.%d", minor);
+  sum.bytes = (int64_t)r.pos;
+  rc = v2_an_finish(&s, &sum);
+  if (rc < 0)
+    goto fail;
+  if (opts && opts->stats)
+    *opts->stats = s.st;
+  *ret = sum;
+  rc = 0;
+  goto out;
+fail:
+  trace_summary_done(&sum);
+  if (ret_err)
+    *ret_err = err ? err : xstrdup("trace analysis failed");
+  else
+    free(err);
+  err = NULL;
+out:
+  free(mg.cur);
+  free(mg.heap);
+  free(mg.popped);
+  v2_gen_done(&gen);
+  v2_state_done(&s);
+  return rc;
+}
+
+int gotrace_v2_parse(const uint8_t *data, size_t len, struct trace_summary *ret, char **ret_err) {
+  return gotrace_v2_parse_ex(data, len, NULL, ret, ret_err);
+}
+
+int gotrace_v2_fuzz_one(const uint8_t *data, size_t len) {
+  struct trace_summary s;
+  char *err = NULL;
+  if (gotrace_v2_parse(data, len, &s, &err) == 0)
+    trace_summary_done(&s);
+  free(err);
+  return 0;
+}
