@@ -39,8 +39,8 @@ int gotrace_parse(const uint8_t *data, size_t len, struct trace_summary *ret, ch
   }
   if (fi.trace_minor <= 21)
     return gotrace_v1_parse(data, len, ret, ret_err);
-  /* The new format (go 1.22 .. go 1.26) is parsed by gotrace_v2_parse(),
-   * dispatched here once it is part of the build. */
+  if (fi.trace_minor <= 26)
+    return gotrace_v2_parse(data, len, ret, ret_err);
   free(*ret_err);
   *ret_err = xasprintf("unsupported trace version go 1.%d", fi.trace_minor);
   return -ENOTSUP;
