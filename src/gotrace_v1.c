@@ -153,7 +153,7 @@ static bool bitmap_get(const uint8_t *bm, size_t cap, uint64_t bit) {
 
 static int find_futile(struct v1_trace *t, uint8_t **ret_bm, size_t *ret_cap, char **ret_err) {
   struct v1_order o;
-  struct v1_event ev;
+  struct v1_event *ev;
   struct futile_g *fg = NULL;
   size_t n_fg = 0, cap_fg = 0;
   int r;
@@ -171,9 +171,9 @@ static int find_futile(struct v1_trace *t, uint8_t **ret_bm, size_t *ret_cap, ch
     }
     memset(fg + n_fg, 0, (o.n_g - n_fg) * sizeof(*fg));
     n_fg = o.n_g;
-    gi = ev.type == V1_GO_UNBLOCK ? ev.ti : ev.gi;
+    gi = ev->type == V1_GO_UNBLOCK ? ev->ti : ev->gi;
     g = &fg[gi];
-    switch (ev.type) {
+    switch (ev->type) {
     case V1_GO_UNBLOCK:
       g->n = 0;
       /* fall through */
@@ -184,8 +184,8 @@ static int find_futile(struct v1_trace *t, uint8_t **ret_bm, size_t *ret_cap, ch
         r = -ENOMEM;
         break;
       }
-      g->idx[g->n++] = ev.idx;
-      if (ev.type == V1_FUTILE_WAKEUP)
+      g->idx[g->n++] = ev->idx;
+      if (ev->type == V1_FUTILE_WAKEUP)
         g->futile = true;
       break;
     case V1_GO_BLOCK:
@@ -195,7 +195,7 @@ static int find_futile(struct v1_trace *t, uint8_t **ret_bm, size_t *ret_cap, ch
     case V1_GO_BLOCK_SYNC:
     case V1_GO_BLOCK_COND:
       if (g->futile) {
-        r = bitmap_set(ret_bm, ret_cap, ev.idx);
+        r = bitmap_set(ret_bm, ret_cap, ev->idx);
         for (size_t k = 0; k < g->n && r >= 0; k++)
           r = bitmap_set(ret_bm, ret_cap, g->idx[k]);
       }
@@ -216,7 +216,7 @@ static int find_futile(struct v1_trace *t, uint8_t **ret_bm, size_t *ret_cap, ch
 int gotrace_v1_parse(const uint8_t *data, size_t len, struct trace_summary *ret, char **ret_err) {
   struct v1_trace t;
   struct v1_order o;
-  struct v1_event ev;
+  struct v1_event *ev;
   struct v1_an *a = NULL;
   uint8_t *skip = NULL;
   size_t skip_cap = 0;
@@ -246,12 +246,12 @@ int gotrace_v1_parse(const uint8_t *data, size_t len, struct trace_summary *ret,
     if (r <= 0)
       break;
     if (!a->have_min) {
-      a->min_ticks = ev.ts;
+      a->min_ticks = ev->ts;
       a->have_min = true;
     }
-    if (skip && bitmap_get(skip, skip_cap, ev.idx))
+    if (skip && bitmap_get(skip, skip_cap, ev->idx))
       continue;
-    r = v1_an_event(a, &ev, &err);
+    r = v1_an_event(a, ev, &err);
     if (r < 0)
       break;
   }

@@ -250,12 +250,14 @@ struct v1_order {
   uint64_t checks; /* readiness checks, bounded to guarantee progress */
   int64_t last_ts;
   uint64_t blocked; /* streams waiting on a goroutine */
+  uint32_t refill;  /* stream of the last event returned, to advance */
 };
 
 int v1_order_init(struct v1_order *o, struct v1_trace *t, char **ret_err);
 void v1_order_done(struct v1_order *o);
-/* Returns 1 and the next event, 0 at the end, or -EPROTO/-ENOMEM. */
-int v1_order_next(struct v1_order *o, struct v1_event *ret, char **ret_err);
+/* Returns 1 and the next event, 0 at the end, or -EPROTO/-ENOMEM. The
+ * event belongs to the merge and may be modified until the next call. */
+int v1_order_next(struct v1_order *o, struct v1_event **ret, char **ret_err);
 /* Dense index for a goroutine id (created on first use), or V1_NO_INDEX
  * on allocation failure. */
 uint32_t v1_order_gindex(struct v1_order *o, uint64_t id);

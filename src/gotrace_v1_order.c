@@ -154,6 +154,39 @@ static bool trans_ready(const struct v1_order *o, const struct trans *tr) {
   return (tr->any_seq || tr->init_seq == g->seq) && tr->init_st == g->state;
 }
 
+/* The common record: a timed event with the expected number of inline
+ * arguments, each a varint of at most 9 bytes. Anything else goes through
+ * v1_record_read(), which also reports errors. */
+static inline bool read_fast(const struct v1_trace *t, size_t *pos, size_t end,
+                             struct v1_record *rec) {
+  const uint8_t *p = t->data;
+  size_t i = *pos;
+  uint8_t b = p[i], type = b & 0x3f;
+  unsigned narg = (b >> 6) + 1;
+
+  if (narg > 3 || !t->skippable[type] || narg != t->nargs[type])
+    return false;
+  i++;
+  for (unsigned k = 0; k < narg; k++) {
+    uint64_t v = 0;
+    for (int shift = 0;; shift += 7) {
+      uint8_t c;
+      if (i >= end || shift > 56)
+        return false;
+      c = p[i++];
+      v |= (uint64_t)(c & 0x7f) << shift;
+      if (!(c & 0x80))
+        break;
+    }
+    rec->args[k] = v;
+  }
+  rec->off = *pos;
+  rec->type = type;
+  rec->nargs = narg;
+  *pos = i;
+  return true;
+}
+
 /* Decodes the next timed event of stream si into its head. Returns 1, 0
  * when the stream is exhausted, or an error. */
 static int fetch_head(struct v1_order *o, uint32_t si, char **ret_err) {
@@ -175,6 +208,12 @@ static int fetch_head(struct v1_order *o, uint32_t si, char **ret_err) {
       s->end = t->batches[next].end;
       s->ts = t->batches[next].base;
       continue;
+    }
+    if (read_fast(t, &s->pos, s->end, &rec)) {
+      if (rec.args[0] > (uint64_t)(INT64_MAX - s->ts))
+        return v1_errf(ret_err, rec.off, "timestamp overflow");
+      s->ts += (int64_t)rec.args[0];
+      break;
     }
     r = v1_record_read(t, &s->pos, s->end, &rec, ret_err);
     if (r < 0)
@@ -348,6 +387,7 @@ int v1_order_init(struct v1_order *o, struct v1_trace *t, char **ret_err) {
   o->t = t;
   idmap_init(&o->g_ids);
   o->last_ts = INT64_MIN;
+  o->refill = V1_NO_INDEX;
   /* Index 0: the GC pseudo-goroutine (not in the id map); index 1: g 0. */
   if (gotrace_grow(&o->gs, &o->cap_g, 2, sizeof(*o->gs)) < 0)
     return -ENOMEM;
@@ -410,11 +450,29 @@ static int wake(struct v1_order *o, uint32_t gi) {
   return 0;
 }
 
-int v1_order_next(struct v1_order *o, struct v1_event *ret, char **ret_err) {
+int v1_order_next(struct v1_order *o, struct v1_event **ret, char **ret_err) {
+  struct v1_event *ev;
   struct trans tr;
   uint32_t si;
   int r;
 
+  /* The stream of the event returned last time gets its next head now,
+   * after the caller is done with that event. */
+  if (o->refill != V1_NO_INDEX) {
+    si = o->refill;
+    o->refill = V1_NO_INDEX;
+    if (si == o->t->n_streams) {
+      advance_cpu(o);
+      if (o->cpu_in_frontier && o->cpu_head.gi == V1_NO_INDEX)
+        return -ENOMEM;
+    } else {
+      r = fetch_head(o, si, ret_err);
+      if (r < 0)
+        return r;
+      if (r > 0)
+        place(o, si);
+    }
+  }
   if (o->n_heap == 0) {
     if (o->blocked) {
       for (size_t i = 0; i < o->t->n_streams; i++) {
@@ -431,41 +489,35 @@ int v1_order_next(struct v1_order *o, struct v1_event *ret, char **ret_err) {
   if (o->checks > 64 * o->emitted + (1u << 20))
     return v1_errf(ret_err, 0, "event ordering does not converge");
   si = heap_pop(o);
-  *ret = *head_of(o, si);
-  if (si == o->t->n_streams)
-    transition_of(ret, &tr);
-  else
+  if (si == o->t->n_streams) {
+    ev = &o->cpu_head;
+    transition_of(ev, &tr);
+  } else {
+    ev = &o->t->streams[si].head;
     tr = o->t->streams[si].tr;
+  }
   if (!trans_ready(o, &tr))
-    return v1_errf(ret_err, ret->off,
+    return v1_errf(ret_err, ev->off,
                    "impossible goroutine state transition (%s of goroutine %" PRIu64 ")",
-                   v1_type_name(ret->type, o->t->minor), ret->g);
-  if (ret->ts < o->last_ts)
-    return v1_errf(ret_err, ret->off, "time stamps out of order");
-  o->last_ts = ret->ts;
-  switch (ret->type) {
+                   v1_type_name(ev->type, o->t->minor), ev->g);
+  if (ev->ts < o->last_ts)
+    return v1_errf(ret_err, ev->off, "time stamps out of order");
+  o->last_ts = ev->ts;
+  switch (ev->type) {
   case V1_GO_START_LOCAL:
-    ret->type = V1_GO_START;
+    ev->type = V1_GO_START;
     break;
   case V1_GO_UNBLOCK_LOCAL:
-    ret->type = V1_GO_UNBLOCK;
+    ev->type = V1_GO_UNBLOCK;
     break;
   case V1_GO_SYS_EXIT_LOCAL:
-    ret->type = V1_GO_SYS_EXIT;
+    ev->type = V1_GO_SYS_EXIT;
     break;
   default:
     break;
   }
-  ret->idx = o->emitted++;
-  if (si == o->t->n_streams) {
-    advance_cpu(o);
-    if (o->cpu_in_frontier && o->cpu_head.gi == V1_NO_INDEX)
-      return -ENOMEM;
-  } else {
-    r = fetch_head(o, si, ret_err);
-    if (r < 0)
-      return r;
-  }
+  ev->idx = o->emitted++;
+  o->refill = si;
   if (tr.gi != V1_NO_INDEX) {
     struct v1_gord *g = &o->gs[tr.gi];
     if (tr.next_kind == NEXT_SAME)
@@ -478,7 +530,6 @@ int v1_order_next(struct v1_order *o, struct v1_event *ret, char **ret_err) {
     if (r < 0)
       return r;
   }
-  if (si != o->t->n_streams && o->t->streams[si].has_head)
-    place(o, si);
+  *ret = ev;
   return 1;
 }
