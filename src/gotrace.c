@@ -77,6 +77,28 @@ void gotrace_analyze(struct analysis *a, const uint8_t *data, size_t len) {
   a->detail = s;
 }
 
+/* A JSON string that never fails: names come from the traced program and
+ * a parser may pass bytes through; invalid UTF-8 becomes '?'. */
+static json_t *jstr(const char *s) {
+  json_t *j;
+  char *copy;
+  size_t n;
+
+  if (!s)
+    return json_string("");
+  j = json_string(s);
+  if (j)
+    return j;
+  n = strlen(s);
+  copy = xstrdup(s);
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)copy[i] >= 0x80)
+      copy[i] = '?';
+  j = json_string(copy);
+  free(copy);
+  return j;
+}
+
 static json_t *gstats_json(json_t *o, const struct trace_gstats *s) {
   json_object_set_new(o, "total_ns", json_integer(s->total_ns));
   json_object_set_new(o, "execution_ns", json_integer(s->execution_ns));
@@ -96,7 +118,7 @@ static json_t *groups_json(const struct trace_summary *s) {
   for (size_t i = 0; i < s->n_groups; i++) {
     const struct trace_group *g = &s->groups[i];
     json_t *o = json_object(), *worst = json_array();
-    json_object_set_new(o, "function", json_string(g->function));
+    json_object_set_new(o, "function", jstr(g->function));
     json_object_set_new(o, "pc", json_integer((json_int_t)g->pc));
     json_object_set_new(o, "count", json_integer(g->count));
     gstats_json(o, &g->s);
@@ -119,8 +141,8 @@ static json_t *stack_json(const struct trace_stack *st) {
   for (size_t f = 0; f < st->n_frames; f++) {
     const struct trace_frame *fr = &st->frames[f];
     json_t *o = json_object();
-    json_object_set_new(o, "function", json_string(fr->function ? fr->function : ""));
-    json_object_set_new(o, "file", json_string(fr->file ? fr->file : ""));
+    json_object_set_new(o, "function", jstr(fr->function));
+    json_object_set_new(o, "file", jstr(fr->file));
     json_object_set_new(o, "line", json_integer(fr->line));
     json_object_set_new(o, "pc", json_integer((json_int_t)fr->pc));
     json_array_append_new(arr, o);
@@ -160,7 +182,7 @@ json_t *gotrace_summary_to_json(const struct trace_summary *s) {
   json_t *o = json_object(), *gr = json_object(), *ec = json_object(), *gc = json_object();
   json_t *mmu = json_object(), *ann = json_array();
 
-  json_object_set_new(o, "go_version", json_string(s->go_version));
+  json_object_set_new(o, "go_version", jstr(s->go_version));
   json_object_set_new(o, "duration_ns", json_integer(s->duration_ns));
   json_object_set_new(o, "procs", json_integer(s->procs));
   json_object_set_new(o, "threads", json_integer(s->threads));
@@ -171,7 +193,8 @@ json_t *gotrace_summary_to_json(const struct trace_summary *s) {
   json_object_set_new(o, "goroutines", gr);
   json_object_set_new(o, "events", json_integer(s->events));
   for (size_t i = 0; i < s->n_event_counts; i++)
-    json_object_set_new(ec, s->event_counts[i].name, json_integer(s->event_counts[i].count));
+    if (s->event_counts[i].name)
+      json_object_set_new(ec, s->event_counts[i].name, json_integer(s->event_counts[i].count));
   json_object_set_new(o, "event_counts", ec);
   json_object_set_new(o, "groups", groups_json(s));
   json_object_set_new(o, "profiles", profiles_json(s));
@@ -189,12 +212,12 @@ json_t *gotrace_summary_to_json(const struct trace_summary *s) {
     json_object_set_new(mmu, mmu_names[i], mmu_value(s->mmu[i]));
   json_object_set_new(o, "mmu", mmu);
   if (s->mmu_error)
-    json_object_set_new(o, "mmu_error", json_string(s->mmu_error));
+    json_object_set_new(o, "mmu_error", jstr(s->mmu_error));
   for (size_t i = 0; i < s->n_annotations; i++) {
     const struct trace_annotation *an = &s->annotations[i];
     json_t *ao = json_object();
-    json_object_set_new(ao, "kind", json_string(an->kind));
-    json_object_set_new(ao, "name", json_string(an->name));
+    json_object_set_new(ao, "kind", jstr(an->kind));
+    json_object_set_new(ao, "name", jstr(an->name));
     json_object_set_new(ao, "count", json_integer(an->count));
     json_object_set_new(ao, "total_ns", json_integer(an->total_ns));
     json_object_set_new(ao, "max_ns", json_integer(an->max_ns));
