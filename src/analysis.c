@@ -2,6 +2,7 @@
 
 #include "analysis.h"
 #include "gotrace_analysis.h"
+#include "pprof_analyze.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -55,6 +56,10 @@ struct analysis *analysis_run(const char *profile_type, const uint8_t *data, siz
    * Go execution traces (FORMAT_GO_TRACE). */
   case FORMAT_GO_TRACE:
     gotrace_analyze(a, data, len);
+    break;
+  case FORMAT_PPROF:
+  case FORMAT_PPROF_GZIP:
+    pprof_analyze(a, profile_type, data, len, o);
     break;
   default:
     a->status = ANALYSIS_NONE;

@@ -159,6 +159,8 @@ struct cfg *cfg_free(struct cfg *c);
 int cfg_profile_for_discovered(const struct cfg_target *t, const char *name,
                                struct cfg_profile *ret);
 void cfg_profile_done(struct cfg_profile *p);
+/* Deep copy (a job keeps its profile across reloads). */
+void cfg_profile_copy(struct cfg_profile *dst, const struct cfg_profile *src);
 
 /* Parses a net/http/pprof index page and returns the profile names it lists
  * (links of the form "<name>?debug=1"), NULL-terminated. */

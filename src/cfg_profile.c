@@ -111,6 +111,17 @@ void cfg_profile_done(struct cfg_profile *p) {
   memset(p, 0, sizeof(*p));
 }
 
+void cfg_profile_copy(struct cfg_profile *dst, const struct cfg_profile *src) {
+  *dst = *src;
+  dst->name = xstrdup(src->name);
+  dst->path = xstrdup(src->path);
+  dst->params = xcalloc(src->n_params, sizeof(*dst->params));
+  for (size_t i = 0; i < src->n_params; i++) {
+    dst->params[i].key = xstrdup(src->params[i].key);
+    dst->params[i].value = xstrdup(src->params[i].value);
+  }
+}
+
 /* Fills what every profile has, from the target's resolved settings. */
 static void profile_init(struct cfg_profile *p, const struct cfg_target *t, const char *name,
                          const struct builtin *b, bool delta, const char *path) {

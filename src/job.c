@@ -6,17 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cfg_profile_copy(struct cfg_profile *dst, const struct cfg_profile *src) {
-  *dst = *src;
-  dst->name = xstrdup(src->name);
-  dst->path = xstrdup(src->path);
-  dst->params = xcalloc(src->n_params, sizeof(*dst->params));
-  for (size_t i = 0; i < src->n_params; i++) {
-    dst->params[i].key = xstrdup(src->params[i].key);
-    dst->params[i].value = xstrdup(src->params[i].value);
-  }
-}
-
 static void free_pairs(struct cfg_pair *v, size_t n) {
   for (size_t i = 0; i < n; i++) {
     free(v[i].key);

@@ -61,8 +61,6 @@ char *job_key(const char *target, const char *instance, const char *profile);
 bool job_needs_cpu(const struct job *j);
 bool job_needs_trace(const struct job *j);
 
-void cfg_profile_copy(struct cfg_profile *dst, const struct cfg_profile *src);
-
 /* Binary min-heap of jobs by timing.next_due_ms. */
 struct job_heap {
   struct job **v;
