@@ -177,6 +177,39 @@ START_TEST(test_handmade_valid) {
 }
 END_TEST
 
+/* Futile wakeups (old runtimes): the wakeup, the start after it, the
+ * FutileWakeup and the next block are dropped, as Go's parser does. */
+START_TEST(test_futile_wakeup) {
+  struct buf b;
+  struct trace_summary s;
+  char *err = NULL;
+
+  prologue(&b);
+  tw_ev(&b, 13, 4, (uint64_t)1, (uint64_t)2, (uint64_t)1, (uint64_t)1); /* GoCreate g2 */
+  tw_ev(&b, 23, 2, (uint64_t)1, (uint64_t)1);                           /* g1 GoBlockRecv */
+  tw_ev(&b, 14, 3, (uint64_t)1, (uint64_t)2, (uint64_t)1);              /* GoStart g2 */
+  tw_ev(&b, 21, 4, (uint64_t)1, (uint64_t)1, (uint64_t)2, (uint64_t)1); /* GoUnblock g1 */
+  tw_ev(&b, 15, 1, (uint64_t)1);                                        /* GoEnd g2 */
+  tw_ev(&b, 14, 3, (uint64_t)1, (uint64_t)1, (uint64_t)3);              /* GoStart g1 */
+  tw_ev(&b, 36, 1, (uint64_t)1);                                        /* FutileWakeup */
+  tw_ev(&b, 25, 2, (uint64_t)1, (uint64_t)1);                           /* GoBlockSync */
+  epilogue(&b);
+  trace_summary_init(&s);
+  ck_assert_int_eq(gotrace_parse(b.data, b.len, &s, &err), 0);
+  ck_assert_int_eq(s.events, 12 - 4);
+  for (size_t i = 0; i < s.n_event_counts; i++) {
+    ck_assert_str_ne(s.event_counts[i].name, "FutileWakeup");
+    ck_assert_str_ne(s.event_counts[i].name, "GoBlockSync");
+    ck_assert_str_ne(s.event_counts[i].name, "GoUnblock");
+  }
+  /* The receive is never linked to a wakeup; g2's creation still is. */
+  ck_assert_int_eq(s.profiles[TRACE_PROFILE_SYNC].total_count, 0);
+  ck_assert_int_eq(s.profiles[TRACE_PROFILE_SCHED].total_count, 1);
+  trace_summary_done(&s);
+  buf_done(&b);
+}
+END_TEST
+
 START_TEST(test_adversarial) {
   struct buf b;
 
@@ -398,6 +431,7 @@ int main(void) {
   tcase_add_test(tc, test_flipped_bytes);
   tcase_add_test(tc, test_random_mutations);
   tcase_add_test(tc, test_handmade_valid);
+  tcase_add_test(tc, test_futile_wakeup);
   tcase_add_test(tc, test_adversarial);
   tcase_add_test(tc, test_huge_durations);
   tcase_add_test(tc, test_large_synthetic);
