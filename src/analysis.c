@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "analysis.h"
+#include "gotrace_analysis.h"
 #include "pprof_analyze.h"
 #include "util.h"
 
@@ -53,6 +54,9 @@ struct analysis *analysis_run(const char *profile_type, const uint8_t *data, siz
   switch (a->format.format) {
   /* Analysers register here: pprof (FORMAT_PPROF, FORMAT_PPROF_GZIP) and
    * Go execution traces (FORMAT_GO_TRACE). */
+  case FORMAT_GO_TRACE:
+    gotrace_analyze(a, data, len);
+    break;
   case FORMAT_PPROF:
   case FORMAT_PPROF_GZIP:
     pprof_analyze(a, profile_type, data, len, o);

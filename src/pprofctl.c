@@ -25,11 +25,12 @@ extern const struct ctl_command ctl_cmd_top;
 extern const struct ctl_command ctl_cmd_merge;
 extern const struct ctl_command ctl_cmd_diff;
 extern const struct ctl_command ctl_cmd_flamegraph;
+extern const struct ctl_command ctl_cmd_trace;
 
 static const struct ctl_command *const commands[] = {
     &ctl_cmd_targets, &ctl_cmd_list,  &ctl_cmd_show,       &ctl_cmd_export,
     &ctl_cmd_import,  &ctl_cmd_prune, &ctl_cmd_stats,      &ctl_cmd_top,
-    &ctl_cmd_merge,   &ctl_cmd_diff,  &ctl_cmd_flamegraph,
+    &ctl_cmd_merge,   &ctl_cmd_diff,  &ctl_cmd_flamegraph, &ctl_cmd_trace,
 };
 
 static const char usage_text[] = "usage: pprofctl [-d DB] [-c CONFIG] [--json] COMMAND [ARGS...]\n"

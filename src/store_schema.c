@@ -100,11 +100,13 @@ static const char schema_core_v1[] =
  * table. */
 
 /* (module declarations go here) */
+extern const char store_schema_trace[];
 extern const char store_schema_pprof[];
 
 static const char *const schema_v1[] = {
     schema_core_v1,
     /* (module registrations go here, one line each) */
+    store_schema_trace,
     store_schema_pprof,
     NULL,
 };
