@@ -13,6 +13,7 @@ write_config() {
   cat > "$T/pprofd.yaml" <<EOF2
 storage:
   path: $DB
+http: {listen: "off"}  # tests run in parallel: no fixed port
 collector:
   shutdown_grace: 15s
 defaults:

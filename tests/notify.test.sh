@@ -7,6 +7,7 @@
 start_demo demo
 cat > "$T/pprofd.yaml" <<EOF2
 storage: {path: $T/pprofd.db}
+http: {listen: "off"}  # tests run in parallel: no fixed port
 defaults: {interval: 2s}
 targets:
   - {name: demo, url: "http://127.0.0.1:$demo_PORT", profiles: [heap, goroutine]}
