@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "cfg_int.h"
+#include "http_server.h"
 #include "util.h"
 
 #ifndef STATEDIR
@@ -86,27 +87,6 @@ const struct cfg_key cfg_collector_keys[] = {
 };
 const size_t cfg_n_collector_keys = ARRAY_SIZE(cfg_collector_keys);
 
-/* HOST:PORT with a bracketed IPv6 host, or "off"/"" to disable. */
-static bool listen_valid(const char *s) {
-  const char *colon;
-  uint64_t port;
-
-  if (s[0] == '[') {
-    const char *end = strchr(s, ']');
-    if (!end || end == s + 1 || end[1] != ':')
-      return false;
-    colon = end + 1;
-  } else {
-    colon = strrchr(s, ':');
-    if (!colon || colon == s || memchr(s, ':', (size_t)(colon - s)))
-      return false;
-    for (const char *p = s; p < colon; p++)
-      if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_", *p))
-        return false;
-  }
-  return parse_uint64(colon + 1, &port) == 0 && port >= 1 && port <= 65535;
-}
-
 static int parse_listen(struct cfg_ctx *ctx, const struct cfg_key *key, const struct ynode *k,
                         const struct ynode *val, void *obj) {
   struct cfg_http_server *h = obj;
@@ -121,11 +101,19 @@ static int parse_listen(struct cfg_ctx *ctx, const struct cfg_key *key, const st
   r = cfg_want_scalar(ctx, val, key->name);
   if (r < 0)
     return r;
-  if (strcmp(val->str, "off") != 0 && !listen_valid(val->str))
-    return cfg_error(ctx, val,
-                     "invalid listen address '%s' (expected HOST:PORT like 127.0.0.1:7070, "
-                     "[::1]:7070, or off)",
-                     val->str);
+  if (strcmp(val->str, "off") != 0) {
+    /* The same parser the endpoint uses, so what passes here binds there. */
+    char *host = NULL, *why = NULL;
+    int port;
+    if (http_parse_listen(val->str, &host, &port, &why) < 0) {
+      free(why);
+      return cfg_error(ctx, val,
+                       "invalid listen address '%s' (expected HOST:PORT like 127.0.0.1:7070, "
+                       "[::1]:7070, :7070 for every address, or off)",
+                       val->str);
+    }
+    free(host);
+  }
   free(h->listen);
   h->listen = xstrdup(val->str);
   return 0;
