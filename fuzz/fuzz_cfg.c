@@ -13,8 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
   struct cfg *c = NULL;
   char *err = NULL;
 
-  if (cfg_load_string("fuzz.yaml", (const char *)data, len, CFG_LOAD_SKIP_SECRETS, &c, &err) ==
-      0) {
+  if (cfg_load_string("fuzz.yaml", (const char *)data, len, CFG_LOAD_SKIP_SECRETS, &c, &err) == 0) {
     char *text = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&text, &n);
