@@ -1,12 +1,39 @@
 /* Fuzzes the execution-trace parser through the common entry of the
- * analysis (gotrace_fuzz_one: version dispatch, parse, summary JSON),
- * seeded with traces in the old format ("go 1.11".."go 1.21 trace", src/gotrace_v1*.c).
- * The harness is the same for both generations; the seeds steer it. */
+ * analysis (gotrace_parse: version dispatch, then the parser; what
+ * gotrace_fuzz_one does), seeded with
+ * traces in the old format ("go 1.11".."go 1.21 trace", src/gotrace_v1*.c).
+ * The harness is the same for both generations; the seeds steer it. What a
+ * trace parses into is also turned into the analysis JSON and into each
+ * blocking profile (`pprofctl trace --pprof`), which must decode again. */
 #include "config.h"
+
+#include <stdlib.h>
 
 #include "fuzz.h"
 #include "gotrace_analysis.h"
+#include "pprof.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
-  return gotrace_fuzz_one(data, len);
+  struct trace_summary s;
+  char *err = NULL;
+
+  trace_summary_init(&s);
+  if (gotrace_parse(data, len, &s, &err) == 0) {
+    json_decref(gotrace_summary_to_json(&s));
+    for (int k = 0; k < TRACE_PROFILE_COUNT; k++) {
+      struct buf out;
+      struct pprof_profile *p = NULL;
+      char *perr = NULL;
+      buf_init(&out, 256u << 20);
+      if (gotrace_profile_pprof(&s, k, 1, &out, &perr) == 0 &&
+          pprof_decode(out.data, out.len, 1u << 30, &p, &perr) < 0)
+        abort(); /* a profile we wrote does not decode */
+      pprof_profile_free(p);
+      free(perr);
+      buf_done(&out);
+    }
+    trace_summary_done(&s);
+  }
+  free(err);
+  return 0;
 }
