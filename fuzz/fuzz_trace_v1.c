@@ -1,7 +1,7 @@
 /* Fuzzes the execution-trace parser through the common entry of the
- * analysis (gotrace_parse: version dispatch, then the parser; what
- * gotrace_fuzz_one does), seeded with
- * traces in the old format ("go 1.11".."go 1.21 trace", src/gotrace_v1*.c).
+ * analysis (gotrace_parse: version dispatch, then the parser, as
+ * gotrace_fuzz_one does), seeded with traces in the old format ("go 1.11" to "go 1.21 trace",
+ * src/gotrace_v1*.c).
  * The harness is the same for both generations; the seeds steer it. What a
  * trace parses into is also turned into the analysis JSON and into each
  * blocking profile (`pprofctl trace --pprof`), which must decode again. */

@@ -1,7 +1,7 @@
 /* Fuzzes the execution-trace parser through the common entry of the
- * analysis (gotrace_parse: version dispatch, then the parser; what
- * gotrace_fuzz_one does), seeded with
- * traces in the new format ("go 1.22".."go 1.26 trace", src/gotrace_v2*.c).
+ * analysis (gotrace_parse: version dispatch, then the parser, as
+ * gotrace_fuzz_one does), seeded with traces in the new format ("go 1.22" to "go 1.26 trace",
+ * src/gotrace_v2*.c).
  * The harness is the same for both generations; the seeds steer it. What a
  * trace parses into is also turned into the analysis JSON and into each
  * blocking profile (`pprofctl trace --pprof`), which must decode again. */
