@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define EXCERPT_BYTES 120
+#define BINARY_EXCERPT_BYTES 16
 
 static bool resource_busy(const struct job *j) {
   return (job_needs_cpu(j) && j->inst->cpu_busy) || (job_needs_trace(j) && j->inst->trace_busy);
@@ -163,6 +164,7 @@ static bool is_busy_message(long status, const struct buf *body) {
 static bool body_matches(const struct job *j, const struct fetch *x, char **ret_why) {
   struct format_info fi;
   const struct cfg_profile *p = &j->profile;
+  bool binary;
   char *ex;
 
   format_detect(x->body.data, x->body.len, &fi);
@@ -172,13 +174,15 @@ static bool body_matches(const struct job *j, const struct fetch *x, char **ret_
     return true;
   if (!p->expect_trace && !p->expect_pprof && fi.format != FORMAT_HTML && fi.format != FORMAT_EMPTY)
     return true;
-  ex = format_excerpt(x->body.data, x->body.len, EXCERPT_BYTES);
+  /* Text says what went wrong; of binary data, the first bytes suffice. */
+  binary = fi.format == FORMAT_UNKNOWN || fi.format == FORMAT_GZIP || fi.format == FORMAT_PPROF ||
+           fi.format == FORMAT_PPROF_GZIP || fi.format == FORMAT_GO_TRACE;
+  ex = format_excerpt(x->body.data, x->body.len, binary ? BINARY_EXCERPT_BYTES : EXCERPT_BYTES);
   *ret_why = xasprintf("expected %s, got %s (%zu bytes: \"%s\")",
                        p->expect_trace   ? "a Go execution trace"
                        : p->expect_pprof ? "a pprof profile"
                                          : "a profile",
-                       fi.format == FORMAT_HTML ? "an HTML page" : format_name(fi.format),
-                       x->body.len, ex);
+                       format_description(fi.format), x->body.len, ex);
   free(ex);
   return false;
 }

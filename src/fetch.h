@@ -40,6 +40,8 @@ struct fetch {
   char *url;
   void *userdata;
   uint64_t max_size;
+  int64_t timeout_ms;
+  int64_t connect_timeout_ms;
   /* result, valid once done */
   bool done;
   enum fetch_error error;
@@ -53,6 +55,7 @@ struct fetch {
   CURL *easy;
   struct curl_slist *headers;
   struct fetcher *owner;
+  bool retried;         /* once, on a fresh connection (see fetcher_perform) */
   char errbuf[CURL_ERROR_SIZE];
   struct fetch *next_done;
   struct fetch *prev_active, *next_active; /* in-flight list */

@@ -64,7 +64,11 @@ int pprof_gunzip(const uint8_t *data, size_t len, struct buf *out, char **ret_er
     if (zs.avail_out < sizeof(chunk)) {
       r = buf_append(out, chunk, sizeof(chunk) - zs.avail_out);
       if (r == -EFBIG) {
-        *ret_err = xasprintf("gzip: decompressed size exceeds the limit of %zu bytes", out->max);
+        char lim[32];
+        *ret_err = xasprintf("gzip: exceeds the decompressed size limit of %s "
+                             "(collector.max_decompressed_size) after %zu of %zu compressed "
+                             "bytes: a gzip bomb or a profile too large to analyse",
+                             format_size(out->max, lim, sizeof(lim)), consumed, len);
         goto done;
       }
       if (r < 0) {
