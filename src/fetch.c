@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct fetcher {
   CURLM *multi;
@@ -99,12 +100,32 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   return n;
 }
 
+/* Refuses a body whose Content-Length is over the cap before it comes,
+ * keeping the length for the message (CURLOPT_MAXFILESIZE would refuse it
+ * too, but without telling us the length). */
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata) {
+  static const char cl[] = "content-length:";
   struct fetch *x = userdata;
   size_t n = size * nmemb;
   /* A new response (e.g. after 100 Continue) resets what we collected. */
-  if (n > 5 && memcmp(ptr, "HTTP/", 5) == 0)
+  if (n > 5 && memcmp(ptr, "HTTP/", 5) == 0) {
     buf_reset(&x->body);
+    x->declared_length = -1;
+  } else if (n > sizeof(cl) - 1 && strncasecmp(ptr, cl, sizeof(cl) - 1) == 0) {
+    uint64_t v = 0;
+    size_t i = sizeof(cl) - 1;
+    while (i < n && (ptr[i] == ' ' || ptr[i] == '\t'))
+      i++;
+    if (i == n || ptr[i] < '0' || ptr[i] > '9')
+      return n; /* curl rejects a malformed length itself */
+    for (; i < n && ptr[i] >= '0' && ptr[i] <= '9' && v <= (uint64_t)INT64_MAX / 10; i++)
+      v = v * 10 + (uint64_t)(ptr[i] - '0');
+    x->declared_length = v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+    if (x->max_size > 0 && v > x->max_size) {
+      x->error = FETCH_ERR_TOO_LARGE;
+      return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+  }
   return n;
 }
 
@@ -161,8 +182,6 @@ static int configure_easy(struct fetch *x, const struct fetch_request *req,
   curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)x->connect_timeout_ms);
-  if (req->max_size > 0 && req->max_size < (uint64_t)INT64_MAX)
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_size);
   /* Bodies are kept exactly as sent: no Accept-Encoding, no decoding. */
   curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -211,6 +230,7 @@ int fetcher_start(struct fetcher *f, const struct fetch_request *req, struct fet
   x->userdata = req->userdata;
   x->max_size = req->max_size;
   x->timeout_ms = req->timeout_ms;
+  x->declared_length = -1;
   x->connect_timeout_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : req->timeout_ms;
   x->owner = f;
   buf_init(&x->body, req->max_size > 0 && req->max_size < SIZE_MAX ? (size_t)req->max_size
@@ -290,18 +310,18 @@ static enum fetch_error classify(CURLcode rc, struct fetch *x) {
  * was received, for someone reading `pprofctl list`. */
 static char *error_text(struct fetch *x, CURLcode rc) {
   const char *curl_msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
-  curl_off_t declared = -1, connect_us = 0;
+  int64_t declared = x->declared_length;
+  curl_off_t connect_us = 0;
   char a[32], b[32];
   long os_errno = 0;
 
-  curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &declared);
   switch (rc) {
   case CURLE_WRITE_ERROR:
     if (x->error != FETCH_ERR_TOO_LARGE)
       break;
     /* fall through */
   case CURLE_FILESIZE_EXCEEDED:
-    if (declared > 0 && (uint64_t)declared > x->max_size)
+    if (declared >= 0 && (uint64_t)declared > x->max_size)
       return xasprintf("response of %s (Content-Length) exceeds max_response_size (%s)",
                        format_size((uint64_t)declared, a, sizeof(a)),
                        format_size(x->max_size, b, sizeof(b)));
@@ -320,7 +340,7 @@ static char *error_text(struct fetch *x, CURLcode rc) {
     if (declared >= 0)
       return xasprintf("connection closed by the target after %zu of %" PRId64
                        " bytes (Content-Length)",
-                       x->body.len, (int64_t)declared);
+                       x->body.len, declared);
     return xasprintf("connection closed by the target after %zu bytes (%s)", x->body.len,
                      curl_msg);
   case CURLE_COULDNT_CONNECT: {

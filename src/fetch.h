@@ -42,6 +42,7 @@ struct fetch {
   uint64_t max_size;
   int64_t timeout_ms;
   int64_t connect_timeout_ms;
+  int64_t declared_length; /* Content-Length of the response, -1 if none */
   /* result, valid once done */
   bool done;
   enum fetch_error error;
