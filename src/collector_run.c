@@ -319,9 +319,10 @@ void collector_finish_fetch(struct collector *c, struct fetch *x) {
     break;
   }
   case FETCH_ERR_CONNECT:
-    /* Refused, DNS, TLS: the whole instance is down, logged once for all
-     * of its jobs. Timeouts stay per job (one slow endpoint is not a down
-     * process). */
+    /* Refused, DNS: the whole instance is down, logged once for all of its
+     * jobs. Timeouts stay per job (one slow endpoint is not a down
+     * process), and so do TLS failures: targets sharing a process may
+     * differ in their tls settings. */
     connect_class = true;
     /* fall through */
   default:

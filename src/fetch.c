@@ -292,14 +292,15 @@ static enum fetch_error classify(CURLcode rc, struct fetch *x) {
   case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_RESOLVE_PROXY:
   case CURLE_COULDNT_CONNECT:
+  case CURLE_UNSUPPORTED_PROTOCOL:
+  case CURLE_URL_MALFORMAT:
+    return FETCH_ERR_CONNECT;
   case CURLE_SSL_CONNECT_ERROR:
   case CURLE_PEER_FAILED_VERIFICATION:
   case CURLE_SSL_CERTPROBLEM:
   case CURLE_SSL_CACERT_BADFILE:
   case CURLE_SSL_CIPHER:
-  case CURLE_UNSUPPORTED_PROTOCOL:
-  case CURLE_URL_MALFORMAT:
-    return FETCH_ERR_CONNECT;
+    return FETCH_ERR_TLS;
   default:
     return FETCH_ERR_TRANSFER;
   }
@@ -454,7 +455,7 @@ unsigned fetcher_in_flight(const struct fetcher *f) {
 }
 
 const char *fetch_error_name(enum fetch_error e) {
-  static const char *const names[] = {"ok",      "http",     "too-large", "timeout",
-                                      "connect", "transfer", "aborted"};
+  static const char *const names[] = {"ok",  "http",     "too-large", "timeout", "connect",
+                                      "tls", "transfer", "aborted"};
   return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "unknown";
 }

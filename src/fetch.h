@@ -30,7 +30,8 @@ enum fetch_error {
   FETCH_ERR_HTTP,       /* non-200 status */
   FETCH_ERR_TOO_LARGE,  /* body over max_size */
   FETCH_ERR_TIMEOUT,
-  FETCH_ERR_CONNECT,    /* refused, DNS, TLS handshake... */
+  FETCH_ERR_CONNECT,    /* refused, DNS, connect timeout: the process is unreachable */
+  FETCH_ERR_TLS,        /* handshake or certificate: this target's tls settings */
   FETCH_ERR_TRANSFER,   /* dropped connection, bad framing */
   FETCH_ERR_ABORTED,    /* fetcher_abort() */
 };

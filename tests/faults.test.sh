@@ -134,6 +134,12 @@ EOF
   pass "$1: $(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))[0]; print(c["error"] or "analysis: " + (c["analysis_error"] or "ok"))' "$T/$1.json")"
 }
 
+# Targets tls-ca and tls-noca share one process: the failures of the one
+# must not be reported as the other's, nor its successes as recoveries.
+if grep "target 'tls-ca'" "$T/pprofd.log" | grep -v " debug: " | grep -q .; then
+  fail "target 'tls-ca' never failed, but: $(grep "target 'tls-ca'" "$T/pprofd.log" | grep -v " debug: " | head -3)"
+fi
+
 F='c["status"] == "failed"'
 A='c["status"] == "ok" and c["analysis_status"] == "error"'
 expect tls-ca 'c["status"] == "ok" and c["analysis_status"] == "ok"'
