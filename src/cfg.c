@@ -84,8 +84,8 @@ const struct cfg_key cfg_collector_keys[] = {
      0, CFG_LEVEL_ANY},
     {"max_functions", cfg_parse_unsigned, offsetof(struct cfg_collector, max_functions), 1, 100000,
      CFG_LEVEL_ANY},
-    {"max_decompressed_size", cfg_parse_size,
-     offsetof(struct cfg_collector, max_decompressed_size), 1, 0, CFG_LEVEL_ANY},
+    {"max_decompressed_size", cfg_parse_size, offsetof(struct cfg_collector, max_decompressed_size),
+     1, 0, CFG_LEVEL_ANY},
 };
 const size_t cfg_n_collector_keys = ARRAY_SIZE(cfg_collector_keys);
 

@@ -342,8 +342,7 @@ static char *error_text(struct fetch *x, CURLcode rc) {
       return xasprintf("connection closed by the target after %zu of %" PRId64
                        " bytes (Content-Length)",
                        x->body.len, declared);
-    return xasprintf("connection closed by the target after %zu bytes (%s)", x->body.len,
-                     curl_msg);
+    return xasprintf("connection closed by the target after %zu bytes (%s)", x->body.len, curl_msg);
   case CURLE_COULDNT_CONNECT: {
     static const char suffix[] = ": Couldn't connect to server";
     size_t n = strlen(curl_msg);
@@ -455,7 +454,7 @@ unsigned fetcher_in_flight(const struct fetcher *f) {
 }
 
 const char *fetch_error_name(enum fetch_error e) {
-  static const char *const names[] = {"ok",  "http",     "too-large", "timeout", "connect",
-                                      "tls", "transfer", "aborted"};
+  static const char *const names[] = {"ok",      "http", "too-large", "timeout",
+                                      "connect", "tls",  "transfer",  "aborted"};
   return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "unknown";
 }

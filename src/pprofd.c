@@ -143,7 +143,8 @@ static struct pipeline_opts pipeline_opts_from(const struct cfg *cfg) {
   if (cfg->collector.max_functions > 0)
     po.analysis.max_functions = cfg->collector.max_functions;
   if (cfg->collector.max_decompressed_size > 0)
-    po.analysis.max_decompressed = (size_t)MIN(cfg->collector.max_decompressed_size, (uint64_t)SIZE_MAX);
+    po.analysis.max_decompressed =
+        (size_t)MIN(cfg->collector.max_decompressed_size, (uint64_t)SIZE_MAX);
   po.retention_ms = cfg->storage.retention_ms;
   po.max_size = cfg->storage.max_size;
   po.prune_interval_ms = cfg->storage.prune_interval_ms;
