@@ -330,6 +330,8 @@ static char *error_text(struct fetch *x, CURLcode rc) {
                      format_size(x->max_size, b, sizeof(b)));
   case CURLE_OPERATION_TIMEDOUT:
     curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+    if (strncmp(curl_msg, "Resolving timed out", 19) == 0)
+      return xasprintf("cannot resolve the host name: %s", curl_msg);
     if (connect_us <= 0 && !x->http_status)
       return xasprintf("connect timed out after %s (%s)",
                        format_duration_ms(x->connect_timeout_ms, a, sizeof(a)), curl_msg);
