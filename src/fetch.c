@@ -385,11 +385,12 @@ static void finish(struct fetcher *f, struct fetch *x, CURLcode rc) {
  * same host:port); the next request then reads them as its reply. Such a
  * garbled reply on a reused connection is retried once on a new one. */
 static bool stale_connection(struct fetch *x, CURLcode rc) {
-  long connects = -1;
+  long connects = -1, request_bytes = 0;
   if (x->retried || (rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_WEIRD_SERVER_REPLY))
     return false;
   curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects);
-  return connects == 0;
+  curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+  return connects == 0 && request_bytes > 0; /* sent on a connection made before */
 }
 
 static int restart(struct fetcher *f, struct fetch *x) {
