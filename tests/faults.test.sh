@@ -77,6 +77,7 @@ EOF
   fault gzipbomb heap /fault/gzipbomb
   fault zerobomb heap /fault/zerobomb
   fault huge heap /fault/huge "max_response_size: 1MiB"
+  fault hugelen heap /fault/hugelen "max_response_size: 1MiB"
   fault random heap /fault/random
   fault garbageproto heap /fault/garbageproto
   fault badtrace trace /fault/badtrace "seconds: 1"
@@ -92,7 +93,7 @@ row() { ctl list --json --target "$1" --limit 1 2>/dev/null | json 'json.dumps(d
 have_row() { [ -n "$(row "$1")" ]; }
 
 FAULT_TARGETS="tls-ca tls-noca unresolvable refused http500 http404 html stall slowloris drop
-  wronglen truncgzip gzipbomb zerobomb huge random garbageproto badtrace truncatedtrace"
+  wronglen truncgzip gzipbomb zerobomb huge hugelen random garbageproto badtrace truncatedtrace"
 for t in $FAULT_TARGETS; do
   WAIT=30 wait_for have_row "$t" || fail "no capture for target '$t'"
 done
@@ -165,6 +166,7 @@ expect truncgzip "$A and aerr.startswith('pprof: gzip: truncated data')"
 expect gzipbomb "$A and 'exceeds the decompressed size limit of 64.0 MiB' in aerr and 'gzip bomb' in aerr"
 expect zerobomb "$F and 'expected a pprof profile, got gzip' in err and 'not a profile' in err"
 expect huge "$F and 'response exceeds max_response_size (1.0 MiB)' in err"
+expect hugelen "$F and 'response of 4.0 MiB (Content-Length) exceeds max_response_size (1.0 MiB)' in err"
 expect random "$F and 'expected a pprof profile, got unrecognised binary data (65536 bytes' in err"
 expect garbageproto "$A and aerr.startswith('pprof: malformed protobuf at byte')"
 expect badtrace "$A and aerr.startswith('corrupt go 1.19 trace: offset ')"

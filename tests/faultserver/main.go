@@ -166,6 +166,12 @@ func routes(mux *http.ServeMux) {
 			}
 		}
 	})
+	mux.HandleFunc("/fault/hugelen", func(w http.ResponseWriter, r *http.Request) {
+		// Announces its size: a client can refuse it before the body.
+		octet(w)
+		w.Header().Set("Content-Length", strconv.Itoa(4<<20))
+		w.Write(make([]byte, 4<<20))
+	})
 	mux.HandleFunc("/fault/random", func(w http.ResponseWriter, r *http.Request) {
 		octet(w)
 		b := make([]byte, 64<<10)
