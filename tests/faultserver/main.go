@@ -263,4 +263,3 @@ func main() {
 	fmt.Fprintf(os.Stderr, "pprofd-faultserver: %s (gzip bomb %d bytes -> %d MiB)\n", ready, len(bomb), *bombMiB)
 	select {}
 }
-
