@@ -325,6 +325,11 @@ void collector_finish_fetch(struct collector *c, struct fetch *x) {
     break;
   }
 
+  /* With the "stored as capture" line of the writer, this lets tests (and
+   * an operator with -d) match every received capture to its row. */
+  log_debug("target '%s' instance '%s' %s: received %s, %zu bytes, started at %lld", cap->target,
+            cap->instance, cap->type, capture_status_name(cap->status), cap->body.len,
+            (long long)cap->started_at_ms);
   daemon_metrics_capture(c->metrics, cap);
   if (cap->status == CAPTURE_OK)
     c->stats.succeeded++;

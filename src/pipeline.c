@@ -172,6 +172,8 @@ static void *writer_main(void *arg) {
         }
       } else {
         atomic_fetch_add(&p->counters.stored, 1);
+        log_debug("target '%s' instance '%s' %s: stored as capture %lld, started at %lld",
+                  c->target, c->instance, c->type, (long long)id, (long long)c->started_at_ms);
         if (p->metrics)
           metrics_add(p->metrics, M_STORED, NULL, 1);
         if (last_full_log && full_since_log == 0) {
