@@ -29,6 +29,9 @@ struct pipeline {
   uint64_t max_size;
   int64_t prune_interval_ms;
   bool was_backlogged;
+  int64_t last_prune_error_log; /* writer thread only */
+  uint64_t prune_errors_since_log;
+  bool reserve_missing; /* the disk-full reserve must be taken again */
 };
 
 static void *worker_main(void *arg) {
@@ -83,9 +86,20 @@ static void prune(struct pipeline *p, uint64_t max_size_override) {
     return;
   r = store_prune(p->store, time_wall_ms(), age, size, &res);
   if (r < 0) {
-    log_error("retention: pruning failed: %s", store_errmsg(p->store));
+    /* On a full disk this runs for every capture: say it once a minute. */
+    int64_t now = time_mono_ms();
+    p->prune_errors_since_log++;
+    if (!p->last_prune_error_log || now - p->last_prune_error_log >= 60000) {
+      log_error("retention: pruning failed: %s%s", store_errmsg(p->store),
+                p->prune_errors_since_log > 1 ? " (and earlier attempts since the last message)"
+                                              : "");
+      p->last_prune_error_log = now;
+      p->prune_errors_since_log = 0;
+    }
     return;
   }
+  p->last_prune_error_log = 0;
+  p->prune_errors_since_log = 0;
   atomic_fetch_add(&p->counters.pruned, (uint64_t)res.captures_deleted);
   if (p->metrics) {
     metrics_add(p->metrics, M_PRUNED, NULL, (double)res.captures_deleted);
@@ -97,7 +111,18 @@ static void prune(struct pipeline *p, uint64_t max_size_override) {
              (unsigned long long)res.size_before, (unsigned long long)res.size_after);
 }
 
-/* Disk full: make room by retention when it is configured, then retry once. */
+/* Takes the disk-full reserve again once there is room for it. */
+static void refill_reserve(struct pipeline *p) {
+  if (p->reserve_missing && store_reserve_fill(p->store) == 0) {
+    p->reserve_missing = false;
+    log_info("disk-full reserve of %d bytes restored", STORE_RESERVE_BYTES);
+  }
+}
+
+/* Disk full: make room by retention when it is configured, then retry once.
+ * Deleting needs room too (WAL frames, a checkpoint that may grow the
+ * database), which the reserve provides; the WAL is then truncated so that
+ * the space pruning freed is really given back. */
 static int store_with_room(struct pipeline *p, struct capture *c, int64_t *id) {
   int64_t age, every;
   uint64_t size, cur = 0;
@@ -108,9 +133,14 @@ static int store_with_room(struct pipeline *p, struct capture *c, int64_t *id) {
   get_retention(p, &age, &size, &every);
   if (!age && !size)
     return r;
+  if (store_reserve_release(p->store))
+    p->reserve_missing = true;
   if (store_size(p->store, &cur) == 0 && cur > 0)
     prune(p, cur - cur / 20); /* free about 5 % beyond the configured limits */
-  return store_put_capture(p->store, c, id);
+  (void)store_checkpoint_truncate(p->store);
+  r = store_put_capture(p->store, c, id);
+  refill_reserve(p);
+  return r;
 }
 
 static void *writer_main(void *arg) {
@@ -129,6 +159,8 @@ static void *writer_main(void *arg) {
     now = time_mono_ms();
     if (now >= next_prune) {
       prune(p, 0);
+      if (age || size)
+        refill_reserve(p);
       next_prune = now + (every > 0 ? every : 300000);
     }
     if (p->metrics && now >= next_gauges) {
@@ -176,9 +208,18 @@ static void *writer_main(void *arg) {
                   c->target, c->instance, c->type, (long long)id, (long long)c->started_at_ms);
         if (p->metrics)
           metrics_add(p->metrics, M_STORED, NULL, 1);
-        if (last_full_log && full_since_log == 0) {
-          log_notice("storage recovered: captures are stored again");
+        /* Captures dropped since the last disk-full message are counted in
+         * full_since_log: recovery must be told even then. */
+        if (last_full_log) {
+          if (full_since_log)
+            log_notice("storage recovered: captures are stored again (%llu more dropped since "
+                       "the last message)",
+                       (unsigned long long)full_since_log);
+          else
+            log_notice("storage recovered: captures are stored again");
           last_full_log = 0;
+          full_since_log = 0;
+          refill_reserve(p);
         }
       }
       if (p->on_stored)
@@ -201,6 +242,8 @@ int pipeline_start(struct store *store, const struct pipeline_opts *o, struct pi
   p->retention_ms = o->retention_ms;
   p->max_size = o->max_size;
   p->prune_interval_ms = o->prune_interval_ms;
+  /* Taken now, while there is room (a full disk retries at each prune). */
+  p->reserve_missing = !(p->retention_ms || p->max_size) || store_reserve_fill(store) < 0;
   pthread_mutex_init(&p->retention_lock, NULL);
   queue_init(&p->analysis_q, o->queue_size ? o->queue_size : 64);
   queue_init(&p->store_q, o->queue_size ? o->queue_size : 64);

@@ -1,0 +1,59 @@
+/* Room to prune on a full disk. In WAL mode even a DELETE has to append to
+ * the WAL, and a checkpoint may have to grow the database file; on a
+ * filesystem with no free block left, retention could then never make room.
+ * A reserve file of STORE_RESERVE_BYTES next to the database keeps that
+ * room: it is given back before pruning on a full disk and taken again
+ * once pruning freed space. */
+#include "config.h"
+
+#include "store.h"
+#include "store_int.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *reserve_path(const struct store *s) {
+  return xasprintf("%s-reserve", s->path);
+}
+
+int store_reserve_fill(struct store *s) {
+  char *path;
+  struct stat st;
+  int fd, r = 0;
+
+  if (s->readonly)
+    return -EROFS;
+  path = reserve_path(s);
+  if (stat(path, &st) == 0 && st.st_size >= STORE_RESERVE_BYTES)
+    goto out;
+  fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    r = -errno;
+    goto out;
+  }
+  /* posix_fallocate() allocates the blocks (tmpfs and ext4 both), unlike
+   * ftruncate() which would leave a sparse file that reserves nothing. */
+  r = -posix_fallocate(fd, 0, STORE_RESERVE_BYTES);
+  close(fd);
+  if (r < 0)
+    unlink(path); /* a partial reserve would only hold space the writer needs */
+out:
+  free(path);
+  return r;
+}
+
+bool store_reserve_release(struct store *s) {
+  char *path = reserve_path(s);
+  bool released = unlink(path) == 0;
+
+  free(path);
+  return released;
+}
+
+int store_checkpoint_truncate(struct store *s) {
+  return store_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)");
+}
