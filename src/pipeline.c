@@ -32,7 +32,19 @@ struct pipeline {
   int64_t last_prune_error_log; /* writer thread only */
   uint64_t prune_errors_since_log;
   bool reserve_missing; /* the disk-full reserve must be taken again */
+  uint64_t size_limit;  /* max_size as applied to the connection */
 };
+
+/* storage.max_size is a hard limit on the database file (writes past it
+ * fail like a full disk and prune to make room), re-applied after pruning
+ * because SQLite keeps it at least at the current size. Writer thread (or
+ * before it starts). */
+static void apply_size_limit(struct pipeline *p, uint64_t max_size) {
+  int r = store_set_size_limit(p->store, max_size);
+  if (r < 0)
+    log_error("storage.max_size: cannot apply the limit: %s", store_errmsg(p->store));
+  p->size_limit = max_size;
+}
 
 static void *worker_main(void *arg) {
   struct pipeline *p = arg;
@@ -100,6 +112,8 @@ static void prune(struct pipeline *p, uint64_t max_size_override) {
   }
   p->last_prune_error_log = 0;
   p->prune_errors_since_log = 0;
+  if (p->size_limit && res.captures_deleted)
+    apply_size_limit(p, p->size_limit);
   atomic_fetch_add(&p->counters.pruned, (uint64_t)res.captures_deleted);
   if (p->metrics) {
     metrics_add(p->metrics, M_PRUNED, NULL, (double)res.captures_deleted);
@@ -156,6 +170,8 @@ static void *writer_main(void *arg) {
     struct capture *c;
 
     get_retention(p, &age, &size, &every);
+    if (size != p->size_limit)
+      apply_size_limit(p, size);
     now = time_mono_ms();
     if (now >= next_prune) {
       prune(p, 0);
@@ -219,7 +235,8 @@ static void *writer_main(void *arg) {
             log_notice("storage recovered: captures are stored again");
           last_full_log = 0;
           full_since_log = 0;
-          refill_reserve(p);
+          if (age || size)
+            refill_reserve(p);
         }
       }
       if (p->on_stored)
@@ -244,6 +261,7 @@ int pipeline_start(struct store *store, const struct pipeline_opts *o, struct pi
   p->prune_interval_ms = o->prune_interval_ms;
   /* Taken now, while there is room (a full disk retries at each prune). */
   p->reserve_missing = !(p->retention_ms || p->max_size) || store_reserve_fill(store) < 0;
+  apply_size_limit(p, p->max_size);
   pthread_mutex_init(&p->retention_lock, NULL);
   queue_init(&p->analysis_q, o->queue_size ? o->queue_size : 64);
   queue_init(&p->store_q, o->queue_size ? o->queue_size : 64);

@@ -183,5 +183,9 @@ bool store_reserve_release(struct store *s);
 /* Copies the WAL into the database and truncates it to zero bytes, giving
  * its space back to the filesystem. */
 int store_checkpoint_truncate(struct store *s);
+/* Makes max_bytes (0 = none) a hard limit on the database file: a write
+ * that would grow it further fails with -ENOSPC, like a full disk, and the
+ * message says that the limit was reached. */
+int store_set_size_limit(struct store *s, uint64_t max_bytes);
 
 #endif

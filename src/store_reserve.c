@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,4 +57,27 @@ bool store_reserve_release(struct store *s) {
 
 int store_checkpoint_truncate(struct store *s) {
   return store_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+int store_set_size_limit(struct store *s, uint64_t max_bytes) {
+  char sql[64];
+  int64_t page_size, pages;
+  int r;
+
+  if (s->readonly)
+    return -EROFS;
+  r = store_query_int64(s, "PRAGMA page_size", &page_size);
+  if (r < 0)
+    return r;
+  /* 0 = no limit: SQLite's own maximum. SQLite never sets the limit below
+   * the current page count; the caller re-applies it after pruning. */
+  pages = max_bytes ? (int64_t)(max_bytes / (uint64_t)page_size) : 4294967294LL;
+  if (pages < 1)
+    pages = 1;
+  snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%lld", (long long)pages);
+  r = store_query_int64(s, sql, &pages);
+  if (r < 0)
+    return r;
+  s->max_pages = max_bytes ? pages : 0;
+  return 0;
 }

@@ -1,18 +1,24 @@
 #!/bin/sh
 # Disk full and limits. The database lives on a small tmpfs this test
-# mounts (root only; see below for the fallback). pprofd ingests until the
-# filesystem is full: it logs a clear error, counts the dropped captures,
-# keeps running with a consistent database, and stores again once space
-# returns. With retention configured it prunes the oldest captures to make
-# room instead. Then memory: many large traces at once against one slow
-# analysis worker and a short queue: the bound is logged and counted, RSS
-# stays bounded.
+# mounts (CI runs it as root). pprofd ingests until the filesystem is full:
+# it logs a clear error, counts the dropped captures, keeps running with a
+# consistent database, and stores again once space returns. With retention
+# configured it prunes the oldest captures to make room instead. Then the
+# enforced storage.max_size: the database file never grows past it, the
+# oldest captures make room. Where mount is denied (or with
+# PPROFD_TEST_NO_MOUNT=1) the database lives in the test directory and the
+# enforced max_size is the limit that fills up: the pruning, consistency and
+# metrics checks still run, the drop-and-recover ones need the mount. Last,
+# memory: many large traces at once against one analysis worker and a short
+# queue: the bound is logged and counted, RSS stays bounded.
 . "$top_srcdir/tests/lib.sh"
 
 MNT="$T/mnt"
 mkdir -p "$MNT"
 MODE=tmpfs
-if ! mount -t tmpfs -o size=12m,mode=0700 pprofd-test "$MNT" 2>"$T/mount.err"; then
+if [ -n "${PPROFD_TEST_NO_MOUNT:-}" ]; then
+  MODE=max_size
+elif ! mount -t tmpfs -o size=12m,mode=0700 pprofd-test "$MNT" 2>"$T/mount.err"; then
   MODE=max_size
   echo "mount denied ($(cat "$T/mount.err")): enforcing storage.max_size instead" >&2
 fi
@@ -65,18 +71,14 @@ alive() { kill -0 "$PPROFD_PID" 2>/dev/null || fail "pprofd died: $1"; }
 integrity() {
   [ "$(sql 'PRAGMA integrity_check')" = ok ] || fail "integrity_check $1: $(sql 'PRAGMA integrity_check' | head -3)"
 }
-fill() {
-  if [ "$MODE" = tmpfs ]; then
-    dd if=/dev/zero of="$MNT/filler" bs=64k 2>/dev/null || true
-  else
-    : # the limit is the configuration's max_size
-  fi
-}
+fill() { dd if=/dev/zero of="$MNT/filler" bs=64k 2>/dev/null || true; }
+file_size() { echo $(($(sql 'PRAGMA page_count') * $(sql 'PRAGMA page_size'))); }
 
 # --- disk full without retention: drop, say so, recover --------------------
 write_config ", retention: 0"
 start_pprofd "$T/pprofd.yaml"
 WAIT=30 wait_for stored_gt 40 || fail "nothing stored"
+if [ "$MODE" = tmpfs ]; then
 fill
 WAIT=40 wait_for grep -q "cannot store capture: .*disk full" "$T/pprofd.log" || fail "no disk-full error logged"
 grep "cannot store capture" "$T/pprofd.log" | head -1 | grep -q "captures are dropped until space returns" \
@@ -112,8 +114,30 @@ WAIT=20 wait_for sh -c "[ \$(sqlite3 '$DB' 'SELECT max(id) FROM captures') -gt $
 alive "pruning on a full disk"
 integrity "after pruning"
 pass "full disk with retention: oldest captures pruned, storing goes on (drops before: ${drops%.*})"
-stop_pprofd || fail "pprofd exited with status $? on SIGTERM"
 rm -f "$MNT/filler"
+fi
+
+# --- storage.max_size is enforced: the file never grows past it ------------
+WAIT=30 wait_for stored_gt 60 || fail "nothing stored"
+limit=$(($(file_size) + 262144))
+write_config ", retention: 0, max_size: $limit"
+kill -HUP "$PPROFD_PID"
+WAIT=10 wait_for sh -c "[ \$(grep -c 'configuration reloaded' '$T/pprofd.log') -ge $([ $MODE = tmpfs ] && echo 2 || echo 1) ]" \
+  || fail "reload with max_size failed"
+pruned=$(grep -c "retention: deleted" "$T/pprofd.log" || true)
+oldest=$(sql 'SELECT min(id) FROM captures')
+last=$(sql 'SELECT max(id) FROM captures')
+over_limit() { [ "$(file_size)" -gt "$limit" ] && echo "database file $(file_size) bytes > max_size $limit" >&2; }
+pruned_more() { over_limit && return 2; [ "$(grep -c "retention: deleted" "$T/pprofd.log")" -gt $((pruned + 2)) ]; }
+WAIT=60 wait_for pruned_more || fail "no pruning at the enforced max_size (or the file grew past it)"
+over_limit && fail "database file larger than max_size"
+[ "$(sql 'SELECT min(id) FROM captures')" -gt "$oldest" ] || fail "the oldest captures were not the ones deleted"
+[ "$(sql 'SELECT max(id) FROM captures')" -gt "$last" ] || fail "nothing stored at the enforced max_size"
+WAIT=10 wait_for metric_gt pprofd_pruned_captures_total '' 0 || fail "pruned captures not counted"
+alive "at the enforced max_size"
+integrity "at the enforced max_size"
+pass "max_size $limit enforced: file $(file_size) bytes, oldest captures pruned, storing goes on"
+stop_pprofd || fail "pprofd exited with status $? on SIGTERM"
 
 # --- many large traces in flight: bounded queue, bounded memory ------------
 DB="$T/big.db"
