@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PRUNE_ROUNDS 4 /* on a full disk, at most about 20 % of the captures go */
+
 struct pipeline {
   struct queue analysis_q;
   struct queue store_q;
@@ -125,18 +127,23 @@ static void prune(struct pipeline *p, uint64_t max_size_override) {
              (unsigned long long)res.size_before, (unsigned long long)res.size_after);
 }
 
-/* Takes the disk-full reserve again once there is room for it. */
+/* Takes the disk-full reserve again once there is room for it. Deleting a
+ * twentieth of the captures touches many pages (rows, seven indexes, the
+ * analysis tables), so the reserve is not scaled down for small databases:
+ * what the WAL takes of it comes back when the WAL is truncated. */
 static void refill_reserve(struct pipeline *p) {
-  if (p->reserve_missing && store_reserve_fill(p->store) == 0) {
+  if (p->reserve_missing && store_reserve_fill(p->store, STORE_RESERVE_BYTES) == 0) {
     p->reserve_missing = false;
-    log_info("disk-full reserve of %d bytes restored", STORE_RESERVE_BYTES);
+    log_info("retention: %d bytes set aside for pruning on a full disk", STORE_RESERVE_BYTES);
   }
 }
 
 /* Disk full: make room by retention when it is configured, then retry once.
  * Deleting needs room too (WAL frames, a checkpoint that may grow the
  * database), which the reserve provides; the WAL is then truncated so that
- * the space pruning freed is really given back. */
+ * the space pruning freed is really given back. Pruning goes on (a few
+ * rounds at most) until the reserve is back, or the next full disk could
+ * not be handled. */
 static int store_with_room(struct pipeline *p, struct capture *c, int64_t *id) {
   int64_t age, every;
   uint64_t size, cur = 0;
@@ -149,18 +156,22 @@ static int store_with_room(struct pipeline *p, struct capture *c, int64_t *id) {
     return r;
   if (store_reserve_release(p->store))
     p->reserve_missing = true;
-  if (store_size(p->store, &cur) == 0 && cur > 0)
-    prune(p, cur - cur / 20); /* free about 5 % beyond the configured limits */
-  (void)store_checkpoint_truncate(p->store);
-  r = store_put_capture(p->store, c, id);
-  refill_reserve(p);
-  return r;
+  for (int round = 0; round < PRUNE_ROUNDS; round++) {
+    if (store_size(p->store, &cur) < 0 || cur == 0)
+      break;
+    prune(p, cur - cur / 20); /* about 5 % beyond the configured limits */
+    (void)store_checkpoint_truncate(p->store);
+    refill_reserve(p);
+    if (!p->reserve_missing)
+      break;
+  }
+  return store_put_capture(p->store, c, id);
 }
 
 static void *writer_main(void *arg) {
   struct pipeline *p = arg;
   int64_t next_prune = time_mono_ms() + 10000;
-  int64_t last_full_log = 0, next_gauges = 0;
+  int64_t last_full_log = 0, next_gauges = 0, next_reserve = 0;
   uint64_t full_since_log = 0;
 
   for (;;) {
@@ -173,10 +184,13 @@ static void *writer_main(void *arg) {
     if (size != p->size_limit)
       apply_size_limit(p, size);
     now = time_mono_ms();
+    /* Retention may have been turned on by a reload, or the reserve used. */
+    if ((age || size) && p->reserve_missing && now >= next_reserve) {
+      refill_reserve(p);
+      next_reserve = now + 10000;
+    }
     if (now >= next_prune) {
       prune(p, 0);
-      if (age || size)
-        refill_reserve(p);
       next_prune = now + (every > 0 ? every : 300000);
     }
     if (p->metrics && now >= next_gauges) {
@@ -237,6 +251,7 @@ static void *writer_main(void *arg) {
           full_since_log = 0;
           if (age || size)
             refill_reserve(p);
+          next_reserve = 0;
         }
       }
       if (p->on_stored)
@@ -259,8 +274,9 @@ int pipeline_start(struct store *store, const struct pipeline_opts *o, struct pi
   p->retention_ms = o->retention_ms;
   p->max_size = o->max_size;
   p->prune_interval_ms = o->prune_interval_ms;
-  /* Taken now, while there is room (a full disk retries at each prune). */
-  p->reserve_missing = !(p->retention_ms || p->max_size) || store_reserve_fill(store) < 0;
+  /* Taken now, while there is room (the writer retries every 10 s). */
+  p->reserve_missing =
+      !(p->retention_ms || p->max_size) || store_reserve_fill(store, STORE_RESERVE_BYTES) < 0;
   apply_size_limit(p, p->max_size);
   pthread_mutex_init(&p->retention_lock, NULL);
   queue_init(&p->analysis_q, o->queue_size ? o->queue_size : 64);

@@ -1,9 +1,9 @@
 /* Room to prune on a full disk. In WAL mode even a DELETE has to append to
  * the WAL, and a checkpoint may have to grow the database file; on a
  * filesystem with no free block left, retention could then never make room.
- * A reserve file of STORE_RESERVE_BYTES next to the database keeps that
- * room: it is given back before pruning on a full disk and taken again
- * once pruning freed space. */
+ * A reserve file next to the database keeps that room: it is given back
+ * before pruning on a full disk and taken again once pruning freed space.
+ * Also the hard size limit (storage.max_size). */
 #include "config.h"
 
 #include "store.h"
@@ -21,7 +21,7 @@ static char *reserve_path(const struct store *s) {
   return xasprintf("%s-reserve", s->path);
 }
 
-int store_reserve_fill(struct store *s) {
+int store_reserve_fill(struct store *s, uint64_t bytes) {
   char *path;
   struct stat st;
   int fd, r = 0;
@@ -29,7 +29,7 @@ int store_reserve_fill(struct store *s) {
   if (s->readonly)
     return -EROFS;
   path = reserve_path(s);
-  if (stat(path, &st) == 0 && st.st_size >= STORE_RESERVE_BYTES)
+  if (stat(path, &st) == 0 && (uint64_t)st.st_size >= bytes)
     goto out;
   fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
@@ -38,7 +38,7 @@ int store_reserve_fill(struct store *s) {
   }
   /* posix_fallocate() allocates the blocks (tmpfs and ext4 both), unlike
    * ftruncate() which would leave a sparse file that reserves nothing. */
-  r = -posix_fallocate(fd, 0, STORE_RESERVE_BYTES);
+  r = -posix_fallocate(fd, 0, (off_t)bytes);
   close(fd);
   if (r < 0)
     unlink(path); /* a partial reserve would only hold space the writer needs */

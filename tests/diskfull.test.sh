@@ -18,7 +18,7 @@ mkdir -p "$MNT"
 MODE=tmpfs
 if [ -n "${PPROFD_TEST_NO_MOUNT:-}" ]; then
   MODE=max_size
-elif ! mount -t tmpfs -o size=12m,mode=0700 pprofd-test "$MNT" 2>"$T/mount.err"; then
+elif ! mount -t tmpfs -o size=16m,mode=0700 pprofd-test "$MNT" 2>"$T/mount.err"; then
   MODE=max_size
   echo "mount denied ($(cat "$T/mount.err")): enforcing storage.max_size instead" >&2
 fi
@@ -102,6 +102,9 @@ pass "space returned: captures stored again"
 write_config ", retention: 1d"
 kill -HUP "$PPROFD_PID"
 WAIT=10 wait_for grep -q "configuration reloaded" "$T/pprofd.log" || fail "reload failed"
+# room for pruning on a full disk, set aside once retention is on
+WAIT=10 wait_for grep -q "retention: .* bytes set aside" "$T/pprofd.log" || fail "no reserve taken"
+[ -s "$DB-reserve" ] || fail "no reserve file"
 oldest=$(sql 'SELECT min(id) FROM captures')
 fill
 WAIT=40 wait_for grep -q "retention: deleted" "$T/pprofd.log" || fail "no pruning on a full disk with retention"
@@ -111,6 +114,9 @@ last=$(sql 'SELECT max(id) FROM captures')
 drops=$(metric pprofd_dropped_captures_total)
 WAIT=20 wait_for sh -c "[ \$(sqlite3 '$DB' 'SELECT max(id) FROM captures') -gt $((last + 20)) ]" \
   || fail "captures not stored on a full disk with retention"
+# the reserve comes back after each pruning, so the disk can fill again
+WAIT=40 wait_for sh -c "[ \$(grep -c 'retention: deleted' '$T/pprofd.log') -ge 2 ]" \
+  || fail "pruned only once on a disk that stays full"
 alive "pruning on a full disk"
 integrity "after pruning"
 pass "full disk with retention: oldest captures pruned, storing goes on (drops before: ${drops%.*})"
