@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define STORE_BUSY_TIMEOUT_MS 5000
@@ -88,9 +89,15 @@ static int64_t page_size(struct store *s) {
   return pragma_value(s, "PRAGMA page_size");
 }
 
-/* SQLITE_FULL also means "max_page_count reached". */
+/* SQLITE_FULL also means "max_page_count reached". The page count does not
+ * tell (the failed statement's pages are rolled back by now), so: a limit
+ * is set and the filesystem still has room. */
 static bool at_size_limit(struct store *s) {
-  return s->db && s->max_pages > 0 && pragma_value(s, "PRAGMA page_count") >= s->max_pages;
+  struct statvfs vfs;
+
+  if (!s->db || s->max_pages <= 0 || statvfs(s->path, &vfs) < 0)
+    return false;
+  return (uint64_t)vfs.f_bavail * vfs.f_frsize >= 1024 * 1024;
 }
 
 int store_fail_sqlite(struct store *s, int rc, const char *what) {
