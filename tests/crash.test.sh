@@ -158,5 +158,8 @@ nrecv=$(wc -l <"$T/received")
 sql "SELECT target || ' ' || type || ' ' || started_at_ms FROM captures WHERE id > $before" | sort >"$T/stored"
 [ "$(comm -23 "$T/received" "$T/stored" | wc -l)" = 0 ] || fail "received but not stored: $(comm -23 "$T/received" "$T/stored" | head -3)"
 [ "$(comm -13 "$T/received" "$T/stored" | wc -l)" = 0 ] || fail "stored but never received: $(comm -13 "$T/received" "$T/stored" | head -3)"
+# and every fetch started in this run ended in one of them
+nget=$(grep -c ": GET " "$T/term.log")
+[ "$nget" = "$nrecv" ] || fail "$nget fetches started, $nrecv received"
 inflight=$(sed -n 's/.*finishing \([0-9]*\) fetches in flight.*/\1/p' "$T/term.log")
 pass "SIGTERM with $inflight fetches in flight: all $nrecv received captures stored, once"

@@ -113,7 +113,7 @@ def load_set(j):
     return {tuple(l.split(":")) for l in open(f"{T}/set.{j}").read().split()}
 expect = [l.split(" ", 1) for l in open(f"{T}/expect").read().splitlines()]
 active, k, errors = load_set(0), 0, []
-ever_started, received = set(), []
+ever_started, received, gets, recvs = set(), [], {}, {}
 get = re.compile(r"target '([^']*)' instance '[^']*' (\S+): GET ")
 recv = re.compile(r"target '([^']*)' instance '[^']*' (\S+): received \w+, \d+ bytes, started at (\d+)$")
 for line in open(f"{T}/pprofd.log"):
@@ -131,12 +131,14 @@ for line in open(f"{T}/pprofd.log"):
     m = get.search(line)
     if m:
         job = (m.group(1), m.group(2))
+        gets[job] = gets.get(job, 0) + 1
         if job not in active:
             errors.append(f"after reload {k}: {job} started but not configured: {line}")
         ever_started.add(job)
         continue
     m = recv.search(line)
     if m:
+        recvs[(m.group(1), m.group(2))] = recvs.get((m.group(1), m.group(2)), 0) + 1
         received.append(f"{m.group(1)} {m.group(2)} {m.group(3)}")
 if k != len(expect):
     errors.append(f"{k} reload outcomes logged, {len(expect)} expected")
@@ -144,6 +146,10 @@ if k != len(expect):
 added = {j for j in load_set(1) | load_set(2) if j not in load_set(0)}
 if not added & ever_started:
     errors.append(f"no job added by a reload ever started")
+# Every fetch started, removed job or not, ended in a received capture.
+for job in sorted(set(gets) | set(recvs)):
+    if gets.get(job, 0) != recvs.get(job, 0):
+        errors.append(f"{job}: {gets.get(job, 0)} fetches started, {recvs.get(job, 0)} received")
 rows = open(f"{T}/rows").read().splitlines()
 dup = len(rows) - len(set(rows))
 if dup:
