@@ -146,7 +146,7 @@ static void refill_reserve(struct pipeline *p) {
  * not be handled. */
 static int store_with_room(struct pipeline *p, struct capture *c, int64_t *id) {
   int64_t age, every;
-  uint64_t size, cur = 0;
+  uint64_t size, cur = 0, room = 0;
   int r = store_put_capture(p->store, c, id);
 
   if (r != -ENOSPC)
@@ -154,12 +154,16 @@ static int store_with_room(struct pipeline *p, struct capture *c, int64_t *id) {
   get_retention(p, &age, &size, &every);
   if (!age && !size)
     return r;
-  if (store_reserve_release(p->store))
+  /* At storage.max_size with room on the disk, the reserve stays. */
+  if ((store_free_bytes(p->store, &room) < 0 || room < STORE_RESERVE_BYTES) &&
+      store_reserve_release(p->store))
     p->reserve_missing = true;
   for (int round = 0; round < PRUNE_ROUNDS; round++) {
     if (store_size(p->store, &cur) < 0 || cur == 0)
       break;
     prune(p, cur - cur / 20); /* about 5 % beyond the configured limits */
+    if (!p->reserve_missing)
+      break;
     (void)store_checkpoint_truncate(p->store);
     refill_reserve(p);
     if (!p->reserve_missing)

@@ -180,6 +180,8 @@ int store_size(struct store *s, uint64_t *ret_bytes);
 #define STORE_RESERVE_BYTES (4 * 1024 * 1024) /* the most pprofd sets aside */
 int store_reserve_fill(struct store *s, uint64_t bytes);
 bool store_reserve_release(struct store *s);
+/* Space left for us on the database's filesystem. */
+int store_free_bytes(struct store *s, uint64_t *ret_bytes);
 /* Copies the WAL into the database and truncates it to zero bytes, giving
  * its space back to the filesystem. */
 int store_checkpoint_truncate(struct store *s);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 static char *reserve_path(const struct store *s) {
@@ -79,5 +80,14 @@ int store_set_size_limit(struct store *s, uint64_t max_bytes) {
   if (r < 0)
     return r;
   s->max_pages = max_bytes ? pages : 0;
+  return 0;
+}
+
+int store_free_bytes(struct store *s, uint64_t *ret_bytes) {
+  struct statvfs vfs;
+
+  if (statvfs(s->path, &vfs) < 0)
+    return -errno;
+  *ret_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
   return 0;
 }
