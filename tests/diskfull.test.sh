@@ -29,6 +29,7 @@ cleanup_mnt() {
   cleanup
 }
 trap cleanup_mnt EXIT
+trap 'exit 1' INT TERM HUP # so that an interrupted run unmounts too
 
 DB="$MNT/pprofd.db"
 "$top_srcdir/tests/loadserver.py" "$T/load.addr" "$top_srcdir/tests/data" 16 \
