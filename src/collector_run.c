@@ -112,10 +112,22 @@ static void start_due(struct collector *c) {
       c->stats.deferred++;
       if (c->metrics)
         metrics_add(c->metrics, M_DEFERRED, NULL, 1);
+      /* A pipeline that cannot keep up hits the bound again and again:
+       * say so once a minute, with how often it happened meanwhile. */
       if (!c->logged_backlog && pipeline_backlogged(c->pipeline)) {
-        log_warning("analysis queue full (%zu captures waiting): delaying new fetches",
-                    pipeline_queued(c->pipeline));
         c->logged_backlog = true;
+        c->backlogs_unlogged++;
+        if (!c->backlog_log_mono_ms || now - c->backlog_log_mono_ms >= 60000) {
+          if (c->backlogs_unlogged > 1)
+            log_warning("analysis queue full (%zu captures waiting): delaying new fetches "
+                        "(%llu times since the last message)",
+                        pipeline_queued(c->pipeline), (unsigned long long)c->backlogs_unlogged);
+          else
+            log_warning("analysis queue full (%zu captures waiting): delaying new fetches",
+                        pipeline_queued(c->pipeline));
+          c->backlog_log_mono_ms = now;
+          c->backlogs_unlogged = 0;
+        }
       }
       break;
     }
@@ -330,6 +342,11 @@ void collector_finish_fetch(struct collector *c, struct fetch *x) {
     break;
   }
 
+  /* With the "stored as capture" line of the writer, this lets tests (and
+   * an operator with -d) match every received capture to its row. */
+  log_debug("target '%s' instance '%s' %s: received %s, %zu bytes, started at %lld", cap->target,
+            cap->instance, cap->type, capture_status_name(cap->status), cap->body.len,
+            (long long)cap->started_at_ms);
   daemon_metrics_capture(c->metrics, cap);
   if (cap->status == CAPTURE_OK)
     c->stats.succeeded++;
