@@ -14,15 +14,48 @@ static void free_pairs(struct cfg_pair *v, size_t n) {
   free(v);
 }
 
-static void job_set_target(struct job *j, const struct cfg_target *t) {
-  free_pairs(j->labels, j->n_labels);
-  j->target = t;
-  j->labels = xcalloc(t->n_labels, sizeof(*j->labels));
+struct job_origin *job_origin_new(const struct cfg_target *t, const struct cfg_instance *in) {
+  struct job_origin *o = xcalloc(1, sizeof(*o));
+  size_t n;
+
+  o->target_name = xstrdup(t->name);
+  o->instance_name = xstrdup(in->name);
+  o->base_url = xstrdup(in->url);
+  /* Base URLs are stored without a trailing slash. */
+  n = strlen(o->base_url);
+  while (n > 0 && o->base_url[n - 1] == '/')
+    o->base_url[--n] = '\0';
+  o->labels = xcalloc(t->n_labels, sizeof(*o->labels));
   for (size_t i = 0; i < t->n_labels; i++) {
-    j->labels[i].key = xstrdup(t->labels[i].key);
-    j->labels[i].value = xstrdup(t->labels[i].value);
+    o->labels[i].key = xstrdup(t->labels[i].key);
+    o->labels[i].value = xstrdup(t->labels[i].value);
   }
-  j->n_labels = t->n_labels;
+  o->n_labels = t->n_labels;
+  o->refs = 1;
+  return o;
+}
+
+struct job_origin *job_origin_unref(struct job_origin *o) {
+  if (!o || --o->refs > 0)
+    return NULL;
+  free(o->target_name);
+  free(o->instance_name);
+  free(o->base_url);
+  free_pairs(o->labels, o->n_labels);
+  free(o);
+  return NULL;
+}
+
+static void job_set_origin(struct job *j, const struct cfg_target *t, struct job_origin *o) {
+  o->refs++;
+  job_origin_unref(j->origin);
+  j->origin = o;
+  j->target = t;
+  j->target_name = o->target_name;
+  j->instance_name = o->instance_name;
+  j->base_url = o->base_url;
+  j->labels = o->labels;
+  j->n_labels = o->n_labels;
 }
 
 char *job_key(const char *target, const char *instance, const char *profile) {
@@ -30,27 +63,19 @@ char *job_key(const char *target, const char *instance, const char *profile) {
 }
 
 struct job *job_new(const char *key, enum job_kind kind, const struct cfg_target *t,
-                    const struct cfg_instance *in, const struct cfg_profile *p) {
+                    struct job_origin *o, const struct cfg_profile *p) {
   struct job *j = xcalloc(1, sizeof(*j));
   j->key = xstrdup(key);
   j->kind = kind;
-  j->target_name = xstrdup(t->name);
-  j->instance_name = xstrdup(in->name);
-  j->base_url = xstrdup(in->url);
-  /* Base URLs are stored without a trailing slash. */
-  {
-    size_t n = strlen(j->base_url);
-    while (n > 0 && j->base_url[n - 1] == '/')
-      j->base_url[--n] = '\0';
-  }
-  job_set_target(j, t);
+  job_set_origin(j, t, o);
   cfg_profile_copy(&j->profile, p);
   j->heap_idx = JOB_NOT_QUEUED;
   return j;
 }
 
-void job_update(struct job *j, const struct cfg_target *t, const struct cfg_profile *p) {
-  job_set_target(j, t);
+void job_update(struct job *j, const struct cfg_target *t, struct job_origin *o,
+                const struct cfg_profile *p) {
+  job_set_origin(j, t, o);
   cfg_profile_done(&j->profile);
   cfg_profile_copy(&j->profile, p);
 }
@@ -59,10 +84,7 @@ struct job *job_free(struct job *j) {
   if (!j)
     return NULL;
   free(j->key);
-  free(j->target_name);
-  free(j->instance_name);
-  free(j->base_url);
-  free_pairs(j->labels, j->n_labels);
+  job_origin_unref(j->origin);
   cfg_profile_done(&j->profile);
   free(j);
   return NULL;
