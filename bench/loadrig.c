@@ -107,8 +107,7 @@ static const char index_html[] =
     "<a href=\"threadcreate?debug=1\">threadcreate</a> <a href=\"trace\">trace</a>"
     "</body></html>\n";
 static const char msg_notfound[] = "Unknown profile\n";
-static const char msg_cpu_busy[] =
-    "Could not enable CPU profiling: cpu profiling already in use\n";
+static const char msg_cpu_busy[] = "Could not enable CPU profiling: cpu profiling already in use\n";
 static const char msg_trace_busy[] = "Could not enable tracing: tracing is already enabled\n";
 
 static void die(const char *what) {
@@ -364,8 +363,8 @@ static int handle_request(struct rig *g, struct conn *c, size_t end) {
     c->hold = HOLD_CPU;
   } else if (ep_len == 5 && memcmp(ep, "trace", 5) == 0) {
     if (c->port->trace_busy)
-      return respond(g, c, 500, "text/plain; charset=utf-8", msg_trace_busy,
-                     strlen(msg_trace_busy), false);
+      return respond(g, c, 500, "text/plain; charset=utf-8", msg_trace_busy, strlen(msg_trace_busy),
+                     false);
     c->port->trace_busy = true;
     c->hold = HOLD_TRACE;
   }
@@ -444,17 +443,24 @@ static void fire_held(struct rig *g) {
   }
 }
 
-static void raise_nofile(size_t need) {
+/* Raises the soft limit towards want (at most the hard limit, which a
+ * container may not let even root raise); fails below need. */
+static void raise_nofile(size_t need, size_t want) {
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
     die("getrlimit");
-  if (rl.rlim_cur >= need)
+  if (rl.rlim_cur >= want)
     return;
-  rl.rlim_cur = need;
-  if (rl.rlim_max < need)
-    rl.rlim_max = need;
-  if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-    fprintf(stderr, "loadrig: cannot raise RLIMIT_NOFILE to %zu: %s\n", need, strerror(errno));
+  rl.rlim_cur = want;
+  if (rl.rlim_max < want) {
+    struct rlimit more = {.rlim_cur = want, .rlim_max = want};
+    if (setrlimit(RLIMIT_NOFILE, &more) == 0)
+      return;
+    rl.rlim_cur = rl.rlim_max;
+  }
+  if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < need) {
+    fprintf(stderr, "loadrig: need %zu file descriptors, RLIMIT_NOFILE allows %llu\n", need,
+            (unsigned long long)rl.rlim_cur);
     exit(1);
   }
 }
@@ -535,8 +541,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: loadrig -n N -o PORTS_FILE [-u] [-b ENDPOINT=FILE]...\n");
     return 2;
   }
-  /* Listening sockets, up to ~16 connections per target, and slack. */
-  raise_nofile(n * 17 + 1024);
+  /* Listening sockets plus pprofd's connections: its cache keeps 512 and
+   * at most max_concurrent are in flight; want more when allowed. */
+  raise_nofile(n + 2048, n * 4 + 4096);
   g.ep = epoll_create1(EPOLL_CLOEXEC);
   if (g.ep < 0)
     die("epoll_create1");
