@@ -12,11 +12,12 @@
 #include <string.h>
 
 struct series {
-  char *labels; /* rendered: k="v",k="v" (escaped), may be "" */
   double value; /* counter/gauge; histogram: sum */
   uint64_t *bucket_counts; /* histogram: per bucket (non-cumulative) + one for +Inf */
   uint64_t count;
   struct series *next;
+  char labels[]; /* rendered: k="v",k="v" (escaped), may be ""; one allocation with the
+                    series, as there is one per target instance and type */
 };
 
 struct family {
@@ -49,7 +50,6 @@ struct metrics *metrics_new(void) {
 }
 
 static void series_free(struct series *s) {
-  free(s->labels);
   free(s->bucket_counts);
   free(s);
 }
@@ -150,8 +150,9 @@ static struct series *get_series(struct metrics *m, const char *name, const char
   key = m->scratch.data ? (const char *)m->scratch.data : "";
   s = hashmap_get(f->by_labels, key);
   if (!s) {
-    s = xcalloc(1, sizeof(*s));
-    s->labels = xstrdup(key);
+    size_t n = strlen(key) + 1;
+    s = xcalloc(1, sizeof(*s) + n);
+    memcpy(s->labels, key, n);
     if (f->type == METRIC_HISTOGRAM)
       s->bucket_counts = xcalloc(f->n_buckets + 1, sizeof(*s->bucket_counts));
     hashmap_put(f->by_labels, s->labels, s);
