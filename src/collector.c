@@ -32,8 +32,9 @@ static void instance_put(struct collector *c, struct instance *in) {
 /* Adds a job to the collector's tables and schedules it. */
 static struct job *add_job(struct collector *c, const char *key, enum job_kind kind,
                            const struct cfg_target *t, struct job_origin *o,
-                           const struct cfg_profile *p, int64_t now_mono, int64_t now_wall) {
-  struct job *j = job_new(key, kind, t, o, p);
+                           const struct cfg_profile *p, bool borrow, int64_t now_mono,
+                           int64_t now_wall) {
+  struct job *j = job_new(key, kind, t, o, p, borrow);
   j->inst = instance_get(c, j->base_url);
   if (kind == JOB_DISCOVERY) {
     /* Discovery runs right away; it retries at the target's interval. */
@@ -61,6 +62,8 @@ void collector_retire_job(struct collector *c, struct job *j) {
     job_free(j);
     return;
   }
+  /* It outlives the config it may borrow its profile from. */
+  job_own_profile(j);
   c->orphans = xreallocarray(c->orphans, c->n_orphans + 1, sizeof(*c->orphans));
   c->orphans[c->n_orphans++] = j;
 }
@@ -123,14 +126,14 @@ static void sync_jobs(struct collector *c) {
         struct cfg_profile p = discovery_profile(t);
         struct job *j = hashmap_get(c->jobs, k);
         if (j) {
-          job_update(j, t, o, &p);
+          job_update(j, t, o, &p, false);
           j->discovered = false;
           j->timing.interval_ms = t->interval_ms;
           j->timing.next_due_ms = now_mono;
           job_heap_push(&c->heap, j);
           job_heap_fix(&c->heap, j);
         } else {
-          add_job(c, k, JOB_DISCOVERY, t, o, &p, now_mono, now_wall);
+          add_job(c, k, JOB_DISCOVERY, t, o, &p, false, now_mono, now_wall);
         }
         hashmap_put(keep, k, &keep_marker);
         free(p.path);
@@ -143,7 +146,7 @@ static void sync_jobs(struct collector *c) {
               strcmp(dj->instance_name, in->name) == 0) {
             struct cfg_profile np;
             if (cfg_profile_for_discovered(t, dj->profile.name, &np) == 0) {
-              job_update(dj, t, o, &np);
+              job_update(dj, t, o, &np, false);
               sched_set_interval(&dj->timing, dj->key, np.interval_ms, now_mono, now_wall);
               job_heap_fix(&c->heap, dj);
               cfg_profile_done(&np);
@@ -159,13 +162,13 @@ static void sync_jobs(struct collector *c) {
         char *k = job_key(t->name, in->name, p->name);
         struct job *j = hashmap_get(c->jobs, k);
         if (j && !j->auto_discovered) {
-          job_update(j, t, o, p);
+          job_update(j, t, o, p, true);
           sched_set_interval(&j->timing, k, p->interval_ms, now_mono, now_wall);
           job_heap_fix(&c->heap, j);
         } else {
           if (j)
             collector_retire_job(c, j);
-          add_job(c, k, JOB_PROFILE, t, o, p, now_mono, now_wall);
+          add_job(c, k, JOB_PROFILE, t, o, p, true, now_mono, now_wall);
         }
         hashmap_put(keep, k, &keep_marker);
         free(k);
@@ -221,7 +224,7 @@ void collector_apply_discovery(struct collector *c, struct job *dj, char **names
     k = job_key(t->name, in->name, p.name);
     j = hashmap_get(c->jobs, k);
     if (!j) {
-      j = add_job(c, k, JOB_PROFILE, t, o, &p, now_mono, now_wall);
+      j = add_job(c, k, JOB_PROFILE, t, o, &p, false, now_mono, now_wall);
       j->auto_discovered = true;
       added++;
     }

@@ -62,22 +62,50 @@ char *job_key(const char *target, const char *instance, const char *profile) {
   return xasprintf("%s\x1f%s\x1f%s", target, instance, profile);
 }
 
+static void release_profile(struct job *j) {
+  if (!j->profile_borrowed)
+    cfg_profile_done(&j->profile);
+  memset(&j->profile, 0, sizeof(j->profile));
+  j->profile_borrowed = false;
+}
+
+static void set_profile(struct job *j, const struct cfg_profile *p, bool borrow) {
+  if (borrow)
+    j->profile = *p;
+  else
+    cfg_profile_copy(&j->profile, p);
+  j->profile_borrowed = borrow;
+}
+
 struct job *job_new(const char *key, enum job_kind kind, const struct cfg_target *t,
-                    struct job_origin *o, const struct cfg_profile *p) {
+                    struct job_origin *o, const struct cfg_profile *p, bool borrow) {
   struct job *j = xcalloc(1, sizeof(*j));
   j->key = xstrdup(key);
   j->kind = kind;
   job_set_origin(j, t, o);
-  cfg_profile_copy(&j->profile, p);
+  set_profile(j, p, borrow);
   j->heap_idx = JOB_NOT_QUEUED;
   return j;
 }
 
 void job_update(struct job *j, const struct cfg_target *t, struct job_origin *o,
-                const struct cfg_profile *p) {
+                const struct cfg_profile *p, bool borrow) {
+  /* p may be the very profile the job borrows: set before releasing. */
+  struct cfg_profile old = j->profile;
+  bool was_borrowed = j->profile_borrowed;
   job_set_origin(j, t, o);
-  cfg_profile_done(&j->profile);
-  cfg_profile_copy(&j->profile, p);
+  set_profile(j, p, borrow);
+  if (!was_borrowed)
+    cfg_profile_done(&old);
+}
+
+void job_own_profile(struct job *j) {
+  struct cfg_profile copy;
+  if (!j->profile_borrowed)
+    return;
+  cfg_profile_copy(&copy, &j->profile);
+  j->profile = copy;
+  j->profile_borrowed = false;
 }
 
 struct job *job_free(struct job *j) {
@@ -85,7 +113,7 @@ struct job *job_free(struct job *j) {
     return NULL;
   free(j->key);
   job_origin_unref(j->origin);
-  cfg_profile_done(&j->profile);
+  release_profile(j);
   free(j);
   return NULL;
 }
