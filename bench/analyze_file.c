@@ -1,0 +1,71 @@
+/* analyze_file: the analysis pprofd runs on every capture, as one process
+ * per file, for the benchmarks (bench/run) to time against Go's tools:
+ *
+ *   bench/analyze_file [-q] TYPE FILE
+ *
+ * Reads FILE, runs analysis_run() on it (format detection, decompression,
+ * decoding and the summary: for a profile its top functions per sample
+ * type, for an execution trace the goroutine, GC and blocking analysis)
+ * and prints the summary JSON, or with -q only the status line. Exits 1
+ * when the file cannot be read or the analysis fails. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "buf.h"
+
+static int read_file(const char *path, struct buf *b) {
+  FILE *f = fopen(path, "rb");
+  char chunk[1 << 16];
+  size_t n;
+  int r = 0;
+
+  if (!f)
+    return -errno;
+  while (r == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    r = buf_append(b, chunk, n);
+  if (r == 0 && ferror(f))
+    r = -EIO;
+  fclose(f);
+  return r;
+}
+
+int main(int argc, char **argv) {
+  struct analysis_opts o;
+  struct analysis *a;
+  struct buf b;
+  bool quiet = argc > 1 && strcmp(argv[1], "-q") == 0;
+  int r, status = 0;
+
+  if (argc != 3 + quiet) {
+    fprintf(stderr, "usage: %s [-q] TYPE FILE\n", argv[0]);
+    return 2;
+  }
+  buf_init(&b, (size_t)1 << 32);
+  r = read_file(argv[2 + quiet], &b);
+  if (r < 0) {
+    fprintf(stderr, "%s: %s\n", argv[2 + quiet], strerror(-r));
+    buf_done(&b);
+    return 1;
+  }
+  analysis_opts_default(&o);
+  a = analysis_run(argv[1 + quiet], b.data, b.len, &o);
+  if (a->status != ANALYSIS_OK) {
+    fprintf(stderr, "%s: analysis %s: %s\n", argv[2 + quiet], analysis_status_name(a->status),
+            a->error ? a->error : "not a profile or trace");
+    status = 1;
+  } else if (quiet) {
+    printf("%s: ok, %zu bytes, %lld us\n", argv[2 + quiet], b.len, (long long)a->elapsed_us);
+  } else {
+    json_dumpf(a->json, stdout, JSON_INDENT(1) | JSON_SORT_KEYS);
+    putchar('\n');
+  }
+  analysis_free(a);
+  buf_done(&b);
+  return status;
+}
