@@ -2,12 +2,13 @@
  * median CPU time (user + system, the command and its children) and the
  * largest peak RSS, for bench/run:
  *
- *   bench/timeit N COMMAND [ARG...]
+ *   bench/timeit [-x STATUS] N COMMAND [ARG...]
  *   -> "WALL_MS CPU_MS MAXRSS_KB\n" on stdout
  *
  * The command's stdout goes to /dev/null, its stderr is kept. Exits 1
- * (after the first failure) when a run does not exit 0, so a benchmark
- * never reports the speed of an error message. The peak RSS is wait4()'s,
+ * (after the first failure) when a run does not exit 0 (or STATUS, e.g.
+ * 1 for `pprofctl list` finding nothing), so a benchmark never reports the
+ * speed of an error message. The peak RSS is wait4()'s,
  * the number `/usr/bin/time -f %M` prints; bench/run takes the memory
  * column from /usr/bin/time itself. */
 #include "config.h"
@@ -46,15 +47,24 @@ int main(int argc, char **argv) {
   double *wall, *cpu;
   long maxrss = 0;
   char *end;
-  long n;
+  long n, ok = 0;
 
+  if (argc > 2 && strcmp(argv[1], "-x") == 0) {
+    ok = strtol(argv[2], &end, 10);
+    if (*end || ok < 0 || ok > 255) {
+      fprintf(stderr, "%s: -x needs an exit status, not '%s'\n", argv[0], argv[2]);
+      return 2;
+    }
+    argv += 2;
+    argc -= 2;
+  }
   if (argc < 3) {
-    fprintf(stderr, "usage: %s N COMMAND [ARG...]\n", argv[0]);
+    fprintf(stderr, "usage: timeit [-x STATUS] N COMMAND [ARG...]\n");
     return 2;
   }
   n = strtol(argv[1], &end, 10);
   if (*end || n < 1 || n > 10000) {
-    fprintf(stderr, "%s: N must be 1..10000, not '%s'\n", argv[0], argv[1]);
+    fprintf(stderr, "timeit: N must be 1..10000, not '%s'\n", argv[1]);
     return 2;
   }
   wall = calloc((size_t)n, sizeof(*wall));
@@ -84,7 +94,7 @@ int main(int argc, char **argv) {
       return 1;
     }
     wall[i] = now_ms() - t0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != ok)) {
       fprintf(stderr, "%s: run %ld failed (status %d)\n", argv[2], i + 1, status);
       return 1;
     }
