@@ -17,6 +17,7 @@
 struct nodes_priv {
   struct keymap keys;
   char **names;
+  uint32_t *by_function; /* node of each named function, UINT32_MAX = not yet */
 };
 
 static const char *base_name(const char *path) {
@@ -35,9 +36,14 @@ static uint32_t node_for(struct pprof_nodes *n, const struct pprof_profile *p,
   uint32_t idx;
   bool is_new;
 
+  /* A named function is its own node: intern its name once, not once per
+   * location line (a CPU profile has many lines per function). */
+  if (f && *f->name && np->by_function[line->function] != UINT32_MAX)
+    return np->by_function[line->function];
   buf_init(&key, SIZE_MAX);
   if (f && *f->name) {
-    buf_printf(&key, "n%s", f->name);
+    buf_append(&key, "n", 1);
+    buf_append(&key, f->name, strlen(f->name));
   } else {
     buf_printf(&key, "o%s", objfile);
     buf_append(&key, "", 1);
@@ -61,6 +67,8 @@ static uint32_t node_for(struct pprof_nodes *n, const struct pprof_profile *p,
     n->nodes[idx].function = f ? line->function : PPROF_NONE;
     n->n_nodes = idx + 1;
   }
+  if (f && *f->name)
+    np->by_function[line->function] = idx;
   return idx;
 }
 
@@ -71,6 +79,8 @@ struct pprof_nodes *pprof_nodes_new(const struct pprof_profile *p) {
 
   n->priv = np;
   keymap_init(&np->keys);
+  np->by_function = xreallocarray(NULL, p->n_functions + 1, sizeof(*np->by_function));
+  memset(np->by_function, 0xff, (p->n_functions + 1) * sizeof(*np->by_function));
   for (size_t i = 0; i < p->n_locations; i++)
     total += p->locations[i].n_lines ? p->locations[i].n_lines : 1;
   n->loc_first = xcalloc(p->n_locations + 1, sizeof(uint32_t));
@@ -96,6 +106,7 @@ struct pprof_nodes *pprof_nodes_free(struct pprof_nodes *n) {
   for (size_t i = 0; i < n->n_nodes; i++)
     free(np->names[i]);
   free(np->names);
+  free(np->by_function);
   keymap_done(&np->keys);
   free(np);
   free(n->nodes);
