@@ -12,7 +12,7 @@
 void analysis_opts_default(struct analysis_opts *o) {
   o->min_function_share = 0.005;
   o->max_functions = 300;
-  o->max_decompressed = 1024ULL * 1024 * 1024;
+  o->max_decompressed = 256ULL << 20;
 }
 
 const char *analysis_status_name(enum analysis_status s) {

@@ -35,7 +35,7 @@ struct analysis_ops {
 struct analysis_opts {
   double min_function_share;  /* pprof: keep functions >= this share (0.005) */
   unsigned max_functions;     /* pprof: cap per sample type (300) */
-  size_t max_decompressed;    /* gzip inflate cap (1 GiB) */
+  size_t max_decompressed;    /* gzip inflate cap (256 MiB) */
 };
 
 struct analysis {

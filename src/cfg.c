@@ -84,6 +84,8 @@ const struct cfg_key cfg_collector_keys[] = {
      0, CFG_LEVEL_ANY},
     {"max_functions", cfg_parse_unsigned, offsetof(struct cfg_collector, max_functions), 1, 100000,
      CFG_LEVEL_ANY},
+    {"max_decompressed_size", cfg_parse_size, offsetof(struct cfg_collector, max_decompressed_size),
+     1, 0, CFG_LEVEL_ANY},
 };
 const size_t cfg_n_collector_keys = ARRAY_SIZE(cfg_collector_keys);
 
@@ -150,6 +152,7 @@ static void cfg_set_defaults(struct cfg *c) {
   c->collector.max_backoff_ms = 10 * 60 * MS_SECOND;
   c->collector.min_function_share = 0.005;
   c->collector.max_functions = 300;
+  c->collector.max_decompressed_size = 256ULL << 20;
   c->http.listen = xstrdup("127.0.0.1:7070");
   c->log_level = xstrdup("info");
 }

@@ -117,6 +117,7 @@ struct cfg_collector {
   int64_t max_backoff_ms;    /* failing jobs back off up to this; default 10m */
   double min_function_share; /* analysis: keep functions >= this share of total; default 0.005 */
   unsigned max_functions;    /* analysis: cap per sample type; default 300 */
+  uint64_t max_decompressed_size; /* analysis: gzip inflate cap; default 256 MiB */
 };
 
 struct cfg_http_server {

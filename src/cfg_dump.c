@@ -180,6 +180,7 @@ void cfg_dump(const struct cfg *c, FILE *f) {
   put_duration(f, 2, "max_backoff", c->collector.max_backoff_ms);
   fprintf(f, "  min_function_share: %g\n", c->collector.min_function_share);
   fprintf(f, "  max_functions: %u\n", c->collector.max_functions);
+  put_size(f, 2, "max_decompressed_size", c->collector.max_decompressed_size);
   fputs("http:\n", f);
   put_kv(f, 2, "listen", c->http.listen);
   put_secret(f, 2, "token_file", c->http.token_file, "token", c->http.token);

@@ -15,7 +15,7 @@ static struct instance *instance_get(struct collector *c, const char *base_url) 
   if (!in) {
     in = xcalloc(1, sizeof(*in));
     in->key = xstrdup(base_url);
-    hashmap_put(c->instances, base_url, in);
+    hashmap_put(c->instances, in->key, in);
   }
   in->refs++;
   return in;
@@ -31,9 +31,10 @@ static void instance_put(struct collector *c, struct instance *in) {
 
 /* Adds a job to the collector's tables and schedules it. */
 static struct job *add_job(struct collector *c, const char *key, enum job_kind kind,
-                           const struct cfg_target *t, const struct cfg_instance *in,
-                           const struct cfg_profile *p, int64_t now_mono, int64_t now_wall) {
-  struct job *j = job_new(key, kind, t, in, p);
+                           const struct cfg_target *t, struct job_origin *o,
+                           const struct cfg_profile *p, bool borrow, int64_t now_mono,
+                           int64_t now_wall) {
+  struct job *j = job_new(key, kind, t, o, p, borrow);
   j->inst = instance_get(c, j->base_url);
   if (kind == JOB_DISCOVERY) {
     /* Discovery runs right away; it retries at the target's interval. */
@@ -43,7 +44,7 @@ static struct job *add_job(struct collector *c, const char *key, enum job_kind k
   } else {
     sched_init(&j->timing, key, p->interval_ms, now_mono, now_wall);
   }
-  hashmap_put(c->jobs, key, j);
+  hashmap_put(c->jobs, j->key, j);
   job_heap_push(&c->heap, j);
   return j;
 }
@@ -61,6 +62,8 @@ void collector_retire_job(struct collector *c, struct job *j) {
     job_free(j);
     return;
   }
+  /* It outlives the config it may borrow its profile from. */
+  job_own_profile(j);
   c->orphans = xreallocarray(c->orphans, c->n_orphans + 1, sizeof(*c->orphans));
   c->orphans[c->n_orphans++] = j;
 }
@@ -117,19 +120,20 @@ static void sync_jobs(struct collector *c) {
     const struct cfg_target *t = &c->cfg->targets[ti];
     for (size_t ii = 0; ii < t->n_instances; ii++) {
       const struct cfg_instance *in = &t->instances[ii];
+      struct job_origin *o = job_origin_new(t, in);
       if (t->profiles_auto) {
         char *k = job_key(t->name, in->name, "\x1d" "discovery");
         struct cfg_profile p = discovery_profile(t);
         struct job *j = hashmap_get(c->jobs, k);
         if (j) {
-          job_update(j, t, &p);
+          job_update(j, t, o, &p, false);
           j->discovered = false;
           j->timing.interval_ms = t->interval_ms;
           j->timing.next_due_ms = now_mono;
           job_heap_push(&c->heap, j);
           job_heap_fix(&c->heap, j);
         } else {
-          add_job(c, k, JOB_DISCOVERY, t, in, &p, now_mono, now_wall);
+          add_job(c, k, JOB_DISCOVERY, t, o, &p, false, now_mono, now_wall);
         }
         hashmap_put(keep, k, &keep_marker);
         free(p.path);
@@ -142,7 +146,7 @@ static void sync_jobs(struct collector *c) {
               strcmp(dj->instance_name, in->name) == 0) {
             struct cfg_profile np;
             if (cfg_profile_for_discovered(t, dj->profile.name, &np) == 0) {
-              job_update(dj, t, &np);
+              job_update(dj, t, o, &np, false);
               sched_set_interval(&dj->timing, dj->key, np.interval_ms, now_mono, now_wall);
               job_heap_fix(&c->heap, dj);
               cfg_profile_done(&np);
@@ -150,6 +154,7 @@ static void sync_jobs(struct collector *c) {
             }
           }
         }
+        job_origin_unref(o);
         continue;
       }
       for (size_t pi = 0; pi < t->n_profiles; pi++) {
@@ -157,17 +162,18 @@ static void sync_jobs(struct collector *c) {
         char *k = job_key(t->name, in->name, p->name);
         struct job *j = hashmap_get(c->jobs, k);
         if (j && !j->auto_discovered) {
-          job_update(j, t, p);
+          job_update(j, t, o, p, true);
           sched_set_interval(&j->timing, k, p->interval_ms, now_mono, now_wall);
           job_heap_fix(&c->heap, j);
         } else {
           if (j)
             collector_retire_job(c, j);
-          add_job(c, k, JOB_PROFILE, t, in, p, now_mono, now_wall);
+          add_job(c, k, JOB_PROFILE, t, o, p, true, now_mono, now_wall);
         }
         hashmap_put(keep, k, &keep_marker);
         free(k);
       }
+      job_origin_unref(o);
     }
   }
   /* Retire jobs that are no longer configured. */
@@ -197,6 +203,7 @@ void collector_apply_discovery(struct collector *c, struct job *dj, char **names
   const struct cfg_instance *in = NULL;
   int64_t now_mono = time_mono_ms(), now_wall = time_wall_ms();
   struct hashmap *seen = hashmap_new();
+  struct job_origin *o = NULL;
   struct job **stale = NULL;
   size_t n_stale = 0, pos = 0, added = 0;
   const char *key;
@@ -207,6 +214,7 @@ void collector_apply_discovery(struct collector *c, struct job *dj, char **names
       in = &t->instances[i];
   if (!in)
     goto out;
+  o = job_origin_new(t, in);
   for (size_t i = 0; names[i]; i++) {
     struct cfg_profile p;
     char *k;
@@ -216,7 +224,7 @@ void collector_apply_discovery(struct collector *c, struct job *dj, char **names
     k = job_key(t->name, in->name, p.name);
     j = hashmap_get(c->jobs, k);
     if (!j) {
-      j = add_job(c, k, JOB_PROFILE, t, in, &p, now_mono, now_wall);
+      j = add_job(c, k, JOB_PROFILE, t, o, &p, false, now_mono, now_wall);
       j->auto_discovered = true;
       added++;
     }
@@ -238,6 +246,7 @@ void collector_apply_discovery(struct collector *c, struct job *dj, char **names
            in->name, hashmap_size(seen), added, n_stale);
   free(stale);
 out:
+  job_origin_unref(o);
   hashmap_free(seen);
 }
 
@@ -251,8 +260,10 @@ int collector_new(struct cfg *cfg, struct pipeline *p, struct metrics *m, struct
   c->cfg = cfg;
   c->pipeline = p;
   c->metrics = m;
-  c->jobs = hashmap_new();
-  c->instances = hashmap_new();
+  /* Keys are the jobs' and instances' own strings (tens of thousands of
+   * jobs at scale). */
+  c->jobs = hashmap_new_borrowed();
+  c->instances = hashmap_new_borrowed();
   sync_jobs(c);
   *ret = c;
   return 0;

@@ -22,7 +22,9 @@ struct collector {
   size_t n_parked;
   bool stopping;
   bool blocked_on_capacity;  /* a due job waits for the cap or the pipeline */
-  bool logged_backlog;
+  bool logged_backlog;        /* this backlog episode was logged */
+  int64_t backlog_log_mono_ms; /* last backlog message */
+  uint64_t backlogs_unlogged;  /* episodes since that message */
   struct collector_stats stats;
 };
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define EXCERPT_BYTES 120
+#define BINARY_EXCERPT_BYTES 16
 
 static bool resource_busy(const struct job *j) {
   return (job_needs_cpu(j) && j->inst->cpu_busy) || (job_needs_trace(j) && j->inst->trace_busy);
@@ -111,10 +112,22 @@ static void start_due(struct collector *c) {
       c->stats.deferred++;
       if (c->metrics)
         metrics_add(c->metrics, M_DEFERRED, NULL, 1);
+      /* A pipeline that cannot keep up hits the bound again and again:
+       * say so once a minute, with how often it happened meanwhile. */
       if (!c->logged_backlog && pipeline_backlogged(c->pipeline)) {
-        log_warning("analysis queue full (%zu captures waiting): delaying new fetches",
-                    pipeline_queued(c->pipeline));
         c->logged_backlog = true;
+        c->backlogs_unlogged++;
+        if (!c->backlog_log_mono_ms || now - c->backlog_log_mono_ms >= 60000) {
+          if (c->backlogs_unlogged > 1)
+            log_warning("analysis queue full (%zu captures waiting): delaying new fetches "
+                        "(%llu times since the last message)",
+                        pipeline_queued(c->pipeline), (unsigned long long)c->backlogs_unlogged);
+          else
+            log_warning("analysis queue full (%zu captures waiting): delaying new fetches",
+                        pipeline_queued(c->pipeline));
+          c->backlog_log_mono_ms = now;
+          c->backlogs_unlogged = 0;
+        }
       }
       break;
     }
@@ -163,6 +176,7 @@ static bool is_busy_message(long status, const struct buf *body) {
 static bool body_matches(const struct job *j, const struct fetch *x, char **ret_why) {
   struct format_info fi;
   const struct cfg_profile *p = &j->profile;
+  bool binary;
   char *ex;
 
   format_detect(x->body.data, x->body.len, &fi);
@@ -172,13 +186,15 @@ static bool body_matches(const struct job *j, const struct fetch *x, char **ret_
     return true;
   if (!p->expect_trace && !p->expect_pprof && fi.format != FORMAT_HTML && fi.format != FORMAT_EMPTY)
     return true;
-  ex = format_excerpt(x->body.data, x->body.len, EXCERPT_BYTES);
+  /* Text says what went wrong; of binary data, the first bytes suffice. */
+  binary = fi.format == FORMAT_UNKNOWN || fi.format == FORMAT_GZIP || fi.format == FORMAT_PPROF ||
+           fi.format == FORMAT_PPROF_GZIP || fi.format == FORMAT_GO_TRACE;
+  ex = format_excerpt(x->body.data, x->body.len, binary ? BINARY_EXCERPT_BYTES : EXCERPT_BYTES);
   *ret_why = xasprintf("expected %s, got %s (%zu bytes: \"%s\")",
                        p->expect_trace   ? "a Go execution trace"
                        : p->expect_pprof ? "a pprof profile"
                                          : "a profile",
-                       fi.format == FORMAT_HTML ? "an HTML page" : format_name(fi.format),
-                       x->body.len, ex);
+                       format_description(fi.format), x->body.len, ex);
   free(ex);
   return false;
 }
@@ -315,9 +331,10 @@ void collector_finish_fetch(struct collector *c, struct fetch *x) {
     break;
   }
   case FETCH_ERR_CONNECT:
-    /* Refused, DNS, TLS: the whole instance is down, logged once for all
-     * of its jobs. Timeouts stay per job (one slow endpoint is not a down
-     * process). */
+    /* Refused, DNS: the whole instance is down, logged once for all of its
+     * jobs. Timeouts stay per job (one slow endpoint is not a down
+     * process), and so do TLS failures: targets sharing a process may
+     * differ in their tls settings. */
     connect_class = true;
     /* fall through */
   default:
@@ -325,6 +342,11 @@ void collector_finish_fetch(struct collector *c, struct fetch *x) {
     break;
   }
 
+  /* With the "stored as capture" line of the writer, this lets tests (and
+   * an operator with -d) match every received capture to its row. */
+  log_debug("target '%s' instance '%s' %s: received %s, %zu bytes, started at %lld", cap->target,
+            cap->instance, cap->type, capture_status_name(cap->status), cap->body.len,
+            (long long)cap->started_at_ms);
   daemon_metrics_capture(c->metrics, cap);
   if (cap->status == CAPTURE_OK)
     c->stats.succeeded++;

@@ -90,6 +90,7 @@ static void analysis_options(struct ctl *ctl, struct analysis_opts *o) {
   if ((ctl->config_path || ctl->cfg_loaded) && ctl_config(ctl, &cfg) == 0 && cfg) {
     o->min_function_share = cfg->collector.min_function_share;
     o->max_functions = cfg->collector.max_functions;
+    o->max_decompressed = (size_t)MIN(cfg->collector.max_decompressed_size, (uint64_t)SIZE_MAX);
   }
 }
 

@@ -13,7 +13,9 @@
 #include "ctl.h"
 #include "pprof.h"
 
-/* Largest profile pprofctl inflates (like the daemon's default). */
+/* Largest profile pprofctl inflates: more than the daemon's default
+ * collector.max_decompressed_size, so that one command can look at a
+ * capture the daemon declined to analyse. */
 #define CTL_PPROF_MAX_DECOMPRESSED (1024ULL * 1024 * 1024)
 
 /* Reads and decodes capture id. 0, or CTL_EXIT_NOTFOUND after printing

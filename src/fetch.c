@@ -4,8 +4,10 @@
 #include "util.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct fetcher {
   CURLM *multi;
@@ -98,12 +100,32 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   return n;
 }
 
+/* Refuses a body whose Content-Length is over the cap before it comes,
+ * keeping the length for the message (CURLOPT_MAXFILESIZE would refuse it
+ * too, but without telling us the length). */
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata) {
+  static const char cl[] = "content-length:";
   struct fetch *x = userdata;
   size_t n = size * nmemb;
   /* A new response (e.g. after 100 Continue) resets what we collected. */
-  if (n > 5 && memcmp(ptr, "HTTP/", 5) == 0)
+  if (n > 5 && memcmp(ptr, "HTTP/", 5) == 0) {
     buf_reset(&x->body);
+    x->declared_length = -1;
+  } else if (n > sizeof(cl) - 1 && strncasecmp(ptr, cl, sizeof(cl) - 1) == 0) {
+    uint64_t v = 0;
+    size_t i = sizeof(cl) - 1;
+    while (i < n && (ptr[i] == ' ' || ptr[i] == '\t'))
+      i++;
+    if (i == n || ptr[i] < '0' || ptr[i] > '9')
+      return n; /* curl rejects a malformed length itself */
+    for (; i < n && ptr[i] >= '0' && ptr[i] <= '9' && v <= (uint64_t)INT64_MAX / 10; i++)
+      v = v * 10 + (uint64_t)(ptr[i] - '0');
+    x->declared_length = v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+    if (x->max_size > 0 && v > x->max_size) {
+      x->error = FETCH_ERR_TOO_LARGE;
+      return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+  }
   return n;
 }
 
@@ -159,10 +181,7 @@ static int configure_easy(struct fetch *x, const struct fetch_request *req,
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                   (long)(req->connect_timeout_ms > 0 ? req->connect_timeout_ms : req->timeout_ms));
-  if (req->max_size > 0 && req->max_size < (uint64_t)INT64_MAX)
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_size);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)x->connect_timeout_ms);
   /* Bodies are kept exactly as sent: no Accept-Encoding, no decoding. */
   curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -210,6 +229,9 @@ int fetcher_start(struct fetcher *f, const struct fetch_request *req, struct fet
   x->url = xstrdup(req->url);
   x->userdata = req->userdata;
   x->max_size = req->max_size;
+  x->timeout_ms = req->timeout_ms;
+  x->declared_length = -1;
+  x->connect_timeout_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : req->timeout_ms;
   x->owner = f;
   buf_init(&x->body, req->max_size > 0 && req->max_size < SIZE_MAX ? (size_t)req->max_size
                                                                      : SIZE_MAX);
@@ -270,17 +292,76 @@ static enum fetch_error classify(CURLcode rc, struct fetch *x) {
   case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_RESOLVE_PROXY:
   case CURLE_COULDNT_CONNECT:
+  case CURLE_UNSUPPORTED_PROTOCOL:
+  case CURLE_URL_MALFORMAT:
+    return FETCH_ERR_CONNECT;
   case CURLE_SSL_CONNECT_ERROR:
   case CURLE_PEER_FAILED_VERIFICATION:
   case CURLE_SSL_CERTPROBLEM:
   case CURLE_SSL_CACERT_BADFILE:
   case CURLE_SSL_CIPHER:
-  case CURLE_UNSUPPORTED_PROTOCOL:
-  case CURLE_URL_MALFORMAT:
-    return FETCH_ERR_CONNECT;
+    return FETCH_ERR_TLS;
   default:
     return FETCH_ERR_TRANSFER;
   }
+}
+
+/* curl's messages name the failure; these say it in the terms of the
+ * configuration (timeout, max_response_size, tls.ca_file) and with what
+ * was received, for someone reading `pprofctl list`. */
+static char *error_text(struct fetch *x, CURLcode rc) {
+  const char *curl_msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+  int64_t declared = x->declared_length;
+  curl_off_t connect_us = 0;
+  char a[32], b[32];
+  long os_errno = 0;
+
+  switch (rc) {
+  case CURLE_WRITE_ERROR:
+    if (x->error != FETCH_ERR_TOO_LARGE)
+      break;
+    /* fall through */
+  case CURLE_FILESIZE_EXCEEDED:
+    if (declared >= 0 && (uint64_t)declared > x->max_size)
+      return xasprintf("response of %s (Content-Length) exceeds max_response_size (%s)",
+                       format_size((uint64_t)declared, a, sizeof(a)),
+                       format_size(x->max_size, b, sizeof(b)));
+    return xasprintf("response exceeds max_response_size (%s); the transfer was stopped there",
+                     format_size(x->max_size, b, sizeof(b)));
+  case CURLE_OPERATION_TIMEDOUT:
+    curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+    if (strncmp(curl_msg, "Resolving timed out", 19) == 0)
+      return xasprintf("cannot resolve the host name: %s", curl_msg);
+    if (connect_us <= 0 && !x->http_status)
+      return xasprintf("connect timed out after %s (%s)",
+                       format_duration_ms(x->connect_timeout_ms, a, sizeof(a)), curl_msg);
+    return xasprintf("timed out after %s with %zu bytes of the response received (%s)",
+                     format_duration_ms(x->timeout_ms, a, sizeof(a)), x->body.len,
+                     x->http_status ? "the target sends too slowly or stalls"
+                                    : "no response headers");
+  case CURLE_PARTIAL_FILE:
+    if (declared >= 0)
+      return xasprintf("connection closed by the target after %zu of %" PRId64
+                       " bytes (Content-Length)",
+                       x->body.len, declared);
+    return xasprintf("connection closed by the target after %zu bytes (%s)", x->body.len, curl_msg);
+  case CURLE_COULDNT_CONNECT: {
+    static const char suffix[] = ": Couldn't connect to server";
+    size_t n = strlen(curl_msg);
+    curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_errno);
+    if (!os_errno)
+      break;
+    if (n > sizeof(suffix) - 1 && strcmp(curl_msg + n - (sizeof(suffix) - 1), suffix) == 0)
+      n -= sizeof(suffix) - 1;
+    return xasprintf("%.*s: %s", (int)n, curl_msg, strerror((int)os_errno));
+  }
+  case CURLE_PEER_FAILED_VERIFICATION:
+    return xasprintf("%s (set tls.ca_file to the CA that signed the target's certificate)",
+                     curl_msg);
+  default:
+    break;
+  }
+  return xstrdup(curl_msg);
 }
 
 static void finish(struct fetcher *f, struct fetch *x, CURLcode rc) {
@@ -291,17 +372,37 @@ static void finish(struct fetcher *f, struct fetch *x, CURLcode rc) {
   if (ct)
     x->content_type = xstrdup(ct);
   x->error = classify(rc, x);
-  if (x->error == FETCH_ERR_TOO_LARGE) {
-    char size[32];
-    x->error_text = xasprintf("response larger than max_response_size (%s)",
-                              format_size(x->max_size, size, sizeof(size)));
-  } else if (x->error != FETCH_OK) {
-    x->error_text = xstrdup(x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
-  } else if (x->http_status != 200) {
+  if (x->error != FETCH_OK)
+    x->error_text = error_text(x, rc);
+  else if (x->http_status != 200)
     x->error = FETCH_ERR_HTTP;
-  }
   curl_multi_remove_handle(f->multi, x->easy);
   push_done(f, x);
+}
+
+/* A reused keep-alive connection can hold bytes a misbehaving server sent
+ * beyond the Content-Length of an earlier response (to any target on the
+ * same host:port); the next request then reads them as its reply. Such a
+ * garbled reply on a reused connection is retried once on a new one. */
+static bool stale_connection(struct fetch *x, CURLcode rc) {
+  long connects = -1, request_bytes = 0;
+  if (x->retried || (rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_WEIRD_SERVER_REPLY))
+    return false;
+  curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects);
+  curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+  return connects == 0 && request_bytes > 0; /* sent on a connection made before */
+}
+
+static int restart(struct fetcher *f, struct fetch *x) {
+  int64_t left = x->timeout_ms - (time_mono_ms() - x->started_mono_ms);
+
+  curl_multi_remove_handle(f->multi, x->easy);
+  x->retried = true;
+  x->errbuf[0] = '\0';
+  buf_reset(&x->body);
+  curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, 1L);
+  curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)MAX(left, (int64_t)1));
+  return curl_multi_add_handle(f->multi, x->easy) == CURLM_OK ? 0 : -ENOMEM;
 }
 
 int fetcher_perform(struct fetcher *f) {
@@ -313,11 +414,18 @@ int fetcher_perform(struct fetcher *f) {
     return mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
   while ((msg = curl_multi_info_read(f->multi, &left))) {
     struct fetch *x = NULL;
+    CURLcode rc;
     if (msg->msg != CURLMSG_DONE)
       continue;
+    rc = msg->data.result;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-    if (x)
-      finish(f, x, msg->data.result);
+    if (!x)
+      continue;
+    if (stale_connection(x, rc) && restart(f, x) == 0) {
+      running++;
+      continue;
+    }
+    finish(f, x, rc);
   }
   return running;
 }
@@ -349,7 +457,7 @@ unsigned fetcher_in_flight(const struct fetcher *f) {
 }
 
 const char *fetch_error_name(enum fetch_error e) {
-  static const char *const names[] = {"ok",      "http",     "too-large", "timeout",
-                                      "connect", "transfer", "aborted"};
+  static const char *const names[] = {"ok",      "http", "too-large", "timeout",
+                                      "connect", "tls",  "transfer",  "aborted"};
   return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "unknown";
 }

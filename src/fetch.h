@@ -30,7 +30,8 @@ enum fetch_error {
   FETCH_ERR_HTTP,       /* non-200 status */
   FETCH_ERR_TOO_LARGE,  /* body over max_size */
   FETCH_ERR_TIMEOUT,
-  FETCH_ERR_CONNECT,    /* refused, DNS, TLS handshake... */
+  FETCH_ERR_CONNECT,    /* refused, DNS, connect timeout: the process is unreachable */
+  FETCH_ERR_TLS,        /* handshake or certificate: this target's tls settings */
   FETCH_ERR_TRANSFER,   /* dropped connection, bad framing */
   FETCH_ERR_ABORTED,    /* fetcher_abort() */
 };
@@ -40,6 +41,9 @@ struct fetch {
   char *url;
   void *userdata;
   uint64_t max_size;
+  int64_t timeout_ms;
+  int64_t connect_timeout_ms;
+  int64_t declared_length; /* Content-Length of the response, -1 if none */
   /* result, valid once done */
   bool done;
   enum fetch_error error;
@@ -53,6 +57,7 @@ struct fetch {
   CURL *easy;
   struct curl_slist *headers;
   struct fetcher *owner;
+  bool retried;         /* once, on a fresh connection (see fetcher_perform) */
   char errbuf[CURL_ERROR_SIZE];
   struct fetch *next_done;
   struct fetch *prev_active, *next_active; /* in-flight list */

@@ -187,6 +187,30 @@ const char *format_name(enum capture_format f) {
   return "unknown";
 }
 
+const char *format_description(enum capture_format f) {
+  switch (f) {
+  case FORMAT_EMPTY:
+    return "an empty body";
+  case FORMAT_PPROF_GZIP:
+    return "a gzip'd pprof profile";
+  case FORMAT_PPROF:
+    return "an uncompressed pprof profile";
+  case FORMAT_GO_TRACE:
+    return "a Go execution trace";
+  case FORMAT_GZIP:
+    return "gzip'd data that is not a profile";
+  case FORMAT_HTML:
+    return "an HTML page";
+  case FORMAT_TEXT:
+    return "text";
+  case FORMAT_JSON:
+    return "JSON";
+  case FORMAT_UNKNOWN:
+    break;
+  }
+  return "unrecognised binary data";
+}
+
 char *format_excerpt(const uint8_t *data, size_t len, size_t max) {
   size_t cap = max * 4 + 4, o = 0;
   char *out = xmalloc(cap);

@@ -28,6 +28,9 @@ void format_detect(const uint8_t *data, size_t len, struct format_info *ret);
 /* Stable names stored in the database: "pprof-gzip", "pprof", "go-trace",
  * "gzip", "html", "text", "json", "empty", "unknown". */
 const char *format_name(enum capture_format f);
+/* What a person calls it, for messages: "an HTML page", "gzip'd data that
+ * is not a profile", "unrecognised binary data"... */
+const char *format_description(enum capture_format f);
 /* A short printable excerpt of the first bytes (for error messages):
  * control bytes escaped, at most max visible characters. Caller frees. */
 char *format_excerpt(const uint8_t *data, size_t len, size_t max);

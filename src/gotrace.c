@@ -63,8 +63,14 @@ void gotrace_analyze(struct analysis *a, const uint8_t *data, size_t len) {
   trace_summary_init(s);
   r = gotrace_parse(data, len, s, &err);
   if (r < 0) {
-    analysis_set_error(a, r == -ENOTSUP ? ANALYSIS_UNSUPPORTED : ANALYSIS_ERROR, "%s",
-                       err ? err : "trace parse error");
+    /* "unsupported trace version go 1.N" says it all; other messages
+     * (offsets, event types) need to say what they are about. */
+    if (r == -ENOTSUP)
+      analysis_set_error(a, ANALYSIS_UNSUPPORTED, "%s", err ? err : "unsupported trace");
+    else
+      analysis_set_error(a, ANALYSIS_ERROR, "%s go 1.%d trace: %s",
+                         r == -ENOMEM ? "cannot analyse" : "corrupt", a->format.trace_minor,
+                         err ? err : "parse error");
     free(err);
     free(s);
     return;

@@ -3,6 +3,7 @@
 #include "hashmap.h"
 #include "util.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ struct hashmap {
   size_t cap; /* power of two */
   size_t used; /* live + tombstones */
   size_t live;
+  bool borrowed; /* keys belong to the caller */
 };
 
 static uint64_t hash_str(const char *s) {
@@ -39,10 +41,16 @@ struct hashmap *hashmap_new(void) {
   return m;
 }
 
+struct hashmap *hashmap_new_borrowed(void) {
+  struct hashmap *m = hashmap_new();
+  m->borrowed = true;
+  return m;
+}
+
 struct hashmap *hashmap_free(struct hashmap *m) {
   if (!m)
     return NULL;
-  for (size_t i = 0; i < m->cap; i++)
+  for (size_t i = 0; i < m->cap && !m->borrowed; i++)
     if (m->slots[i].key && m->slots[i].key != TOMBSTONE)
       free(m->slots[i].key);
   free(m->slots);
@@ -85,6 +93,8 @@ void hashmap_put(struct hashmap *m, const char *key, void *value) {
   size_t mask, i;
 
   if (s) {
+    if (m->borrowed)
+      s->key = (char *)(uintptr_t)key;
     s->value = value;
     return;
   }
@@ -95,7 +105,7 @@ void hashmap_put(struct hashmap *m, const char *key, void *value) {
     ;
   if (!m->slots[i].key)
     m->used++;
-  m->slots[i].key = xstrdup(key);
+  m->slots[i].key = m->borrowed ? (char *)(uintptr_t)key : xstrdup(key);
   m->slots[i].value = value;
   m->slots[i].hash = h;
   m->live++;
@@ -112,7 +122,8 @@ void *hashmap_remove(struct hashmap *m, const char *key) {
   if (!s)
     return NULL;
   v = s->value;
-  free(s->key);
+  if (!m->borrowed)
+    free(s->key);
   s->key = TOMBSTONE;
   s->value = NULL;
   m->live--;

@@ -1,5 +1,6 @@
 /* A string-keyed hash map (open addressing, linear probing). Keys are
- * copied; values are borrowed pointers. Used for job and instance lookup on
+ * copied (or, from hashmap_new_borrowed(), borrowed from the value, which
+ * must outlive its entry); values are borrowed pointers. Used for job and instance lookup on
  * reload, where thousands of targets make linear scans too slow. */
 #ifndef PPROFD_HASHMAP_H
 #define PPROFD_HASHMAP_H
@@ -9,6 +10,10 @@
 struct hashmap;
 
 struct hashmap *hashmap_new(void);
+/* Keys are not copied: each key must stay valid, unchanged, until its entry
+ * is removed or replaced (e.g. a string inside the value). Saves a copy per
+ * entry in the big maps (jobs, metric series). */
+struct hashmap *hashmap_new_borrowed(void);
 struct hashmap *hashmap_free(struct hashmap *m);
 /* Inserts or replaces. */
 void hashmap_put(struct hashmap *m, const char *key, void *value);

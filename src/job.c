@@ -14,56 +14,106 @@ static void free_pairs(struct cfg_pair *v, size_t n) {
   free(v);
 }
 
-static void job_set_target(struct job *j, const struct cfg_target *t) {
-  free_pairs(j->labels, j->n_labels);
-  j->target = t;
-  j->labels = xcalloc(t->n_labels, sizeof(*j->labels));
+struct job_origin *job_origin_new(const struct cfg_target *t, const struct cfg_instance *in) {
+  struct job_origin *o = xcalloc(1, sizeof(*o));
+  size_t n;
+
+  o->target_name = xstrdup(t->name);
+  o->instance_name = xstrdup(in->name);
+  o->base_url = xstrdup(in->url);
+  /* Base URLs are stored without a trailing slash. */
+  n = strlen(o->base_url);
+  while (n > 0 && o->base_url[n - 1] == '/')
+    o->base_url[--n] = '\0';
+  o->labels = xcalloc(t->n_labels, sizeof(*o->labels));
   for (size_t i = 0; i < t->n_labels; i++) {
-    j->labels[i].key = xstrdup(t->labels[i].key);
-    j->labels[i].value = xstrdup(t->labels[i].value);
+    o->labels[i].key = xstrdup(t->labels[i].key);
+    o->labels[i].value = xstrdup(t->labels[i].value);
   }
-  j->n_labels = t->n_labels;
+  o->n_labels = t->n_labels;
+  o->refs = 1;
+  return o;
+}
+
+struct job_origin *job_origin_unref(struct job_origin *o) {
+  if (!o || --o->refs > 0)
+    return NULL;
+  free(o->target_name);
+  free(o->instance_name);
+  free(o->base_url);
+  free_pairs(o->labels, o->n_labels);
+  free(o);
+  return NULL;
+}
+
+static void job_set_origin(struct job *j, const struct cfg_target *t, struct job_origin *o) {
+  o->refs++;
+  job_origin_unref(j->origin);
+  j->origin = o;
+  j->target = t;
+  j->target_name = o->target_name;
+  j->instance_name = o->instance_name;
+  j->base_url = o->base_url;
+  j->labels = o->labels;
+  j->n_labels = o->n_labels;
 }
 
 char *job_key(const char *target, const char *instance, const char *profile) {
   return xasprintf("%s\x1f%s\x1f%s", target, instance, profile);
 }
 
+static void release_profile(struct job *j) {
+  if (!j->profile_borrowed)
+    cfg_profile_done(&j->profile);
+  memset(&j->profile, 0, sizeof(j->profile));
+  j->profile_borrowed = false;
+}
+
+static void set_profile(struct job *j, const struct cfg_profile *p, bool borrow) {
+  if (borrow)
+    j->profile = *p;
+  else
+    cfg_profile_copy(&j->profile, p);
+  j->profile_borrowed = borrow;
+}
+
 struct job *job_new(const char *key, enum job_kind kind, const struct cfg_target *t,
-                    const struct cfg_instance *in, const struct cfg_profile *p) {
+                    struct job_origin *o, const struct cfg_profile *p, bool borrow) {
   struct job *j = xcalloc(1, sizeof(*j));
   j->key = xstrdup(key);
   j->kind = kind;
-  j->target_name = xstrdup(t->name);
-  j->instance_name = xstrdup(in->name);
-  j->base_url = xstrdup(in->url);
-  /* Base URLs are stored without a trailing slash. */
-  {
-    size_t n = strlen(j->base_url);
-    while (n > 0 && j->base_url[n - 1] == '/')
-      j->base_url[--n] = '\0';
-  }
-  job_set_target(j, t);
-  cfg_profile_copy(&j->profile, p);
+  job_set_origin(j, t, o);
+  set_profile(j, p, borrow);
   j->heap_idx = JOB_NOT_QUEUED;
   return j;
 }
 
-void job_update(struct job *j, const struct cfg_target *t, const struct cfg_profile *p) {
-  job_set_target(j, t);
-  cfg_profile_done(&j->profile);
-  cfg_profile_copy(&j->profile, p);
+void job_update(struct job *j, const struct cfg_target *t, struct job_origin *o,
+                const struct cfg_profile *p, bool borrow) {
+  /* p may be the very profile the job borrows: set before releasing. */
+  struct cfg_profile old = j->profile;
+  bool was_borrowed = j->profile_borrowed;
+  job_set_origin(j, t, o);
+  set_profile(j, p, borrow);
+  if (!was_borrowed)
+    cfg_profile_done(&old);
+}
+
+void job_own_profile(struct job *j) {
+  struct cfg_profile copy;
+  if (!j->profile_borrowed)
+    return;
+  cfg_profile_copy(&copy, &j->profile);
+  j->profile = copy;
+  j->profile_borrowed = false;
 }
 
 struct job *job_free(struct job *j) {
   if (!j)
     return NULL;
   free(j->key);
-  free(j->target_name);
-  free(j->instance_name);
-  free(j->base_url);
-  free_pairs(j->labels, j->n_labels);
-  cfg_profile_done(&j->profile);
+  job_origin_unref(j->origin);
+  release_profile(j);
   free(j);
   return NULL;
 }

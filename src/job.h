@@ -23,6 +23,21 @@ struct instance {
   unsigned refs;
 };
 
+/* What every job of one (target, instance) shares: names, base URL and
+ * labels, copied once from the config instead of once per profile (tens of
+ * thousands of jobs at scale). Reference counted; immutable. */
+struct job_origin {
+  char *target_name;
+  char *instance_name;
+  char *base_url;                  /* without a trailing slash */
+  struct cfg_pair *labels;
+  size_t n_labels;
+  unsigned refs;
+};
+
+struct job_origin *job_origin_new(const struct cfg_target *t, const struct cfg_instance *in);
+struct job_origin *job_origin_unref(struct job_origin *o);
+
 enum job_kind {
   JOB_PROFILE,
   JOB_DISCOVERY, /* reads the index page for `profiles: auto` */
@@ -32,12 +47,14 @@ struct job {
   char *key;                       /* target \x1f instance \x1f profile */
   enum job_kind kind;
   const struct cfg_target *target; /* current config's target; NULL when retired */
-  char *target_name;
-  char *instance_name;
-  char *base_url;
-  struct cfg_pair *labels;
+  struct job_origin *origin;       /* holds a reference; the five below point into it */
+  const char *target_name;
+  const char *instance_name;
+  const char *base_url;
+  const struct cfg_pair *labels;
   size_t n_labels;
-  struct cfg_profile profile;      /* deep copy */
+  struct cfg_profile profile;      /* deep copy, or borrowed from the current config */
+  bool profile_borrowed;           /* its strings belong to the config (job_own_profile) */
   bool auto_discovered;
   struct instance *inst;
   struct sched_timing timing;
@@ -51,11 +68,19 @@ struct job {
 
 #define JOB_NOT_QUEUED ((size_t)-1)
 
+/* The job takes its own reference to o. With borrow, p's strings are
+ * used in place: p must belong to the config the collector runs on, and
+ * job_own_profile() must be called before that config is freed while the
+ * job lives on (a retired job whose fetch is still in flight). Otherwise p
+ * is copied. */
 struct job *job_new(const char *key, enum job_kind kind, const struct cfg_target *t,
-                    const struct cfg_instance *in, const struct cfg_profile *p);
+                    struct job_origin *o, const struct cfg_profile *p, bool borrow);
 struct job *job_free(struct job *j);
-/* Replaces the job's target settings and profile after a reload. */
-void job_update(struct job *j, const struct cfg_target *t, const struct cfg_profile *p);
+/* Replaces the job's target settings, origin and profile after a reload. */
+void job_update(struct job *j, const struct cfg_target *t, struct job_origin *o,
+                const struct cfg_profile *p, bool borrow);
+/* Makes a borrowed profile the job's own copy. */
+void job_own_profile(struct job *j);
 char *job_key(const char *target, const char *instance, const char *profile);
 /* Does this job need an exclusive per-process resource? */
 bool job_needs_cpu(const struct job *j);

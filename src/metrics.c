@@ -12,11 +12,12 @@
 #include <string.h>
 
 struct series {
-  char *labels; /* rendered: k="v",k="v" (escaped), may be "" */
   double value; /* counter/gauge; histogram: sum */
   uint64_t *bucket_counts; /* histogram: per bucket (non-cumulative) + one for +Inf */
   uint64_t count;
   struct series *next;
+  char labels[]; /* rendered: k="v",k="v" (escaped), may be ""; one allocation with the
+                    series, as there is one per target instance and type */
 };
 
 struct family {
@@ -36,6 +37,7 @@ struct metrics {
   struct hashmap *families;
   struct family *head;
   struct family **tail;
+  struct buf scratch; /* label rendering, under lock */
 };
 
 struct metrics *metrics_new(void) {
@@ -43,11 +45,11 @@ struct metrics *metrics_new(void) {
   pthread_mutex_init(&m->lock, NULL);
   m->families = hashmap_new();
   m->tail = &m->head;
+  buf_init(&m->scratch, 1 << 20);
   return m;
 }
 
 static void series_free(struct series *s) {
-  free(s->labels);
   free(s->bucket_counts);
   free(s);
 }
@@ -68,6 +70,7 @@ struct metrics *metrics_free(struct metrics *m) {
     free(f);
   }
   hashmap_free(m->families);
+  buf_done(&m->scratch);
   pthread_mutex_destroy(&m->lock);
   free(m);
   return NULL;
@@ -90,7 +93,7 @@ void metrics_declare(struct metrics *m, const char *name, enum metric_type type,
     memcpy(f->buckets, buckets, n_buckets * sizeof(*buckets));
     f->n_buckets = n_buckets;
   }
-  f->by_labels = hashmap_new();
+  f->by_labels = hashmap_new_borrowed(); /* keys are the series' labels */
   f->tail = &f->head;
   hashmap_put(m->families, name, f);
   *m->tail = f;
@@ -111,18 +114,25 @@ static void escape_value(struct buf *b, const char *v) {
   }
 }
 
+/* Renders into b (reset first); b->data is "" when there are no labels. */
+static void render_labels_into(struct buf *b, const char *const *labels) {
+  buf_reset(b);
+  for (size_t i = 0; labels && labels[i] && labels[i + 1]; i += 2) {
+    buf_printf(b, "%s%s=\"", i ? "," : "", labels[i]);
+    escape_value(b, labels[i + 1]);
+    buf_append(b, "\"", 1);
+  }
+  buf_terminate(b);
+}
+
 static char *render_labels(const char *const *labels) {
   struct buf b;
+  char *s;
   buf_init(&b, 1 << 20);
-  for (size_t i = 0; labels && labels[i] && labels[i + 1]; i += 2) {
-    buf_printf(&b, "%s%s=\"", i ? "," : "", labels[i]);
-    escape_value(&b, labels[i + 1]);
-    buf_append(&b, "\"", 1);
-  }
-  buf_terminate(&b);
-  if (!b.data)
-    return xstrdup("");
-  return (char *)buf_steal(&b, NULL);
+  render_labels_into(&b, labels);
+  s = xstrdup(b.data ? (const char *)b.data : "");
+  buf_done(&b);
+  return s;
 }
 
 /* Called with the lock held. */
@@ -130,22 +140,24 @@ static struct series *get_series(struct metrics *m, const char *name, const char
                                  struct family **ret_f) {
   struct family *f = hashmap_get(m->families, name);
   struct series *s;
-  char *key;
+  const char *key;
 
   if (!f)
     return NULL;
-  key = render_labels(labels);
+  /* Looked up in a reused buffer; a new series keeps an exact-size copy
+   * (one of these per target instance and type adds up). */
+  render_labels_into(&m->scratch, labels);
+  key = m->scratch.data ? (const char *)m->scratch.data : "";
   s = hashmap_get(f->by_labels, key);
   if (!s) {
-    s = xcalloc(1, sizeof(*s));
-    s->labels = key;
+    size_t n = strlen(key) + 1;
+    s = xcalloc(1, sizeof(*s) + n);
+    memcpy(s->labels, key, n);
     if (f->type == METRIC_HISTOGRAM)
       s->bucket_counts = xcalloc(f->n_buckets + 1, sizeof(*s->bucket_counts));
-    hashmap_put(f->by_labels, key, s);
+    hashmap_put(f->by_labels, s->labels, s);
     *f->tail = s;
     f->tail = &s->next;
-  } else {
-    free(key);
   }
   *ret_f = f;
   return s;
@@ -247,6 +259,20 @@ int metrics_render(struct metrics *m, struct buf *out) {
   int r = 0;
 
   pthread_mutex_lock(&m->lock);
+  /* Reserve about what the page takes: with one series per target
+   * instance and type the page is megabytes, and growing by doubling
+   * would hold up to twice that at the peak. */
+  {
+    size_t est = 0;
+    for (struct family *f = m->head; f; f = f->next) {
+      size_t nl = strlen(f->name);
+      est += 2 * nl + strlen(f->help) + 32;
+      for (struct series *s = f->head; s; s = s->next)
+        est += (f->type == METRIC_HISTOGRAM ? f->n_buckets + 3 : 1) *
+               (nl + strlen(s->labels) + (f->type == METRIC_HISTOGRAM ? 48 : 32));
+    }
+    (void)buf_reserve(out, est); /* a failure shows below as -EFBIG */
+  }
   for (struct family *f = m->head; f; f = f->next) {
     buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, types[f->type]);
     for (struct series *s = f->head; s; s = s->next) {

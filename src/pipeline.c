@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PRUNE_ROUNDS 4 /* on a full disk, at most about 20 % of the captures go */
+
 struct pipeline {
   struct queue analysis_q;
   struct queue store_q;
@@ -29,7 +31,22 @@ struct pipeline {
   uint64_t max_size;
   int64_t prune_interval_ms;
   bool was_backlogged;
+  int64_t last_prune_error_log; /* writer thread only */
+  uint64_t prune_errors_since_log;
+  bool reserve_missing; /* the disk-full reserve must be taken again */
+  uint64_t size_limit;  /* max_size as applied to the connection */
 };
+
+/* storage.max_size is a hard limit on the database file (writes past it
+ * fail like a full disk and prune to make room), re-applied after pruning
+ * because SQLite keeps it at least at the current size. Writer thread (or
+ * before it starts). */
+static void apply_size_limit(struct pipeline *p, uint64_t max_size) {
+  int r = store_set_size_limit(p->store, max_size);
+  if (r < 0)
+    log_error("storage.max_size: cannot apply the limit: %s", store_errmsg(p->store));
+  p->size_limit = max_size;
+}
 
 static void *worker_main(void *arg) {
   struct pipeline *p = arg;
@@ -83,9 +100,22 @@ static void prune(struct pipeline *p, uint64_t max_size_override) {
     return;
   r = store_prune(p->store, time_wall_ms(), age, size, &res);
   if (r < 0) {
-    log_error("retention: pruning failed: %s", store_errmsg(p->store));
+    /* On a full disk this runs for every capture: say it once a minute. */
+    int64_t now = time_mono_ms();
+    p->prune_errors_since_log++;
+    if (!p->last_prune_error_log || now - p->last_prune_error_log >= 60000) {
+      log_error("retention: pruning failed: %s%s", store_errmsg(p->store),
+                p->prune_errors_since_log > 1 ? " (and earlier attempts since the last message)"
+                                              : "");
+      p->last_prune_error_log = now;
+      p->prune_errors_since_log = 0;
+    }
     return;
   }
+  p->last_prune_error_log = 0;
+  p->prune_errors_since_log = 0;
+  if (p->size_limit && res.captures_deleted)
+    apply_size_limit(p, p->size_limit);
   atomic_fetch_add(&p->counters.pruned, (uint64_t)res.captures_deleted);
   if (p->metrics) {
     metrics_add(p->metrics, M_PRUNED, NULL, (double)res.captures_deleted);
@@ -97,10 +127,26 @@ static void prune(struct pipeline *p, uint64_t max_size_override) {
              (unsigned long long)res.size_before, (unsigned long long)res.size_after);
 }
 
-/* Disk full: make room by retention when it is configured, then retry once. */
+/* Takes the disk-full reserve again once there is room for it. Deleting a
+ * twentieth of the captures touches many pages (rows, seven indexes, the
+ * analysis tables), so the reserve is not scaled down for small databases:
+ * what the WAL takes of it comes back when the WAL is truncated. */
+static void refill_reserve(struct pipeline *p) {
+  if (p->reserve_missing && store_reserve_fill(p->store, STORE_RESERVE_BYTES) == 0) {
+    p->reserve_missing = false;
+    log_info("retention: %d bytes set aside for pruning on a full disk", STORE_RESERVE_BYTES);
+  }
+}
+
+/* Disk full: make room by retention when it is configured, then retry once.
+ * Deleting needs room too (WAL frames, a checkpoint that may grow the
+ * database), which the reserve provides; the WAL is then truncated so that
+ * the space pruning freed is really given back. Pruning goes on (a few
+ * rounds at most) until the reserve is back, or the next full disk could
+ * not be handled. */
 static int store_with_room(struct pipeline *p, struct capture *c, int64_t *id) {
   int64_t age, every;
-  uint64_t size, cur = 0;
+  uint64_t size, cur = 0, room = 0;
   int r = store_put_capture(p->store, c, id);
 
   if (r != -ENOSPC)
@@ -108,15 +154,28 @@ static int store_with_room(struct pipeline *p, struct capture *c, int64_t *id) {
   get_retention(p, &age, &size, &every);
   if (!age && !size)
     return r;
-  if (store_size(p->store, &cur) == 0 && cur > 0)
-    prune(p, cur - cur / 20); /* free about 5 % beyond the configured limits */
+  /* At storage.max_size with room on the disk, the reserve stays. */
+  if ((store_free_bytes(p->store, &room) < 0 || room < STORE_RESERVE_BYTES) &&
+      store_reserve_release(p->store))
+    p->reserve_missing = true;
+  for (int round = 0; round < PRUNE_ROUNDS; round++) {
+    if (store_size(p->store, &cur) < 0 || cur == 0)
+      break;
+    prune(p, cur - cur / 20); /* about 5 % beyond the configured limits */
+    if (!p->reserve_missing)
+      break;
+    (void)store_checkpoint_truncate(p->store);
+    refill_reserve(p);
+    if (!p->reserve_missing)
+      break;
+  }
   return store_put_capture(p->store, c, id);
 }
 
 static void *writer_main(void *arg) {
   struct pipeline *p = arg;
   int64_t next_prune = time_mono_ms() + 10000;
-  int64_t last_full_log = 0, next_gauges = 0;
+  int64_t last_full_log = 0, next_gauges = 0, next_reserve = 0;
   uint64_t full_since_log = 0;
 
   for (;;) {
@@ -126,7 +185,14 @@ static void *writer_main(void *arg) {
     struct capture *c;
 
     get_retention(p, &age, &size, &every);
+    if (size != p->size_limit)
+      apply_size_limit(p, size);
     now = time_mono_ms();
+    /* Retention may have been turned on by a reload, or the reserve used. */
+    if ((age || size) && p->reserve_missing && now >= next_reserve) {
+      refill_reserve(p);
+      next_reserve = now + 10000;
+    }
     if (now >= next_prune) {
       prune(p, 0);
       next_prune = now + (every > 0 ? every : 300000);
@@ -172,11 +238,24 @@ static void *writer_main(void *arg) {
         }
       } else {
         atomic_fetch_add(&p->counters.stored, 1);
+        log_debug("target '%s' instance '%s' %s: stored as capture %lld, started at %lld",
+                  c->target, c->instance, c->type, (long long)id, (long long)c->started_at_ms);
         if (p->metrics)
           metrics_add(p->metrics, M_STORED, NULL, 1);
-        if (last_full_log && full_since_log == 0) {
-          log_notice("storage recovered: captures are stored again");
+        /* Captures dropped since the last disk-full message are counted in
+         * full_since_log: recovery must be told even then. */
+        if (last_full_log) {
+          if (full_since_log)
+            log_notice("storage recovered: captures are stored again (%llu more dropped since "
+                       "the last message)",
+                       (unsigned long long)full_since_log);
+          else
+            log_notice("storage recovered: captures are stored again");
           last_full_log = 0;
+          full_since_log = 0;
+          if (age || size)
+            refill_reserve(p);
+          next_reserve = 0;
         }
       }
       if (p->on_stored)
@@ -199,6 +278,10 @@ int pipeline_start(struct store *store, const struct pipeline_opts *o, struct pi
   p->retention_ms = o->retention_ms;
   p->max_size = o->max_size;
   p->prune_interval_ms = o->prune_interval_ms;
+  /* Taken now, while there is room (the writer retries every 10 s). */
+  p->reserve_missing =
+      !(p->retention_ms || p->max_size) || store_reserve_fill(store, STORE_RESERVE_BYTES) < 0;
+  apply_size_limit(p, p->max_size);
   pthread_mutex_init(&p->retention_lock, NULL);
   queue_init(&p->analysis_q, o->queue_size ? o->queue_size : 64);
   queue_init(&p->store_q, o->queue_size ? o->queue_size : 64);

@@ -17,6 +17,7 @@
 struct nodes_priv {
   struct keymap keys;
   char **names;
+  uint32_t *by_function; /* node of each named function, UINT32_MAX = not yet */
 };
 
 static const char *base_name(const char *path) {
@@ -35,9 +36,14 @@ static uint32_t node_for(struct pprof_nodes *n, const struct pprof_profile *p,
   uint32_t idx;
   bool is_new;
 
+  /* A named function is its own node: intern its name once, not once per
+   * location line (a CPU profile has many lines per function). */
+  if (f && *f->name && np->by_function[line->function] != UINT32_MAX)
+    return np->by_function[line->function];
   buf_init(&key, SIZE_MAX);
   if (f && *f->name) {
-    buf_printf(&key, "n%s", f->name);
+    buf_append(&key, "n", 1);
+    buf_append(&key, f->name, strlen(f->name));
   } else {
     buf_printf(&key, "o%s", objfile);
     buf_append(&key, "", 1);
@@ -61,6 +67,8 @@ static uint32_t node_for(struct pprof_nodes *n, const struct pprof_profile *p,
     n->nodes[idx].function = f ? line->function : PPROF_NONE;
     n->n_nodes = idx + 1;
   }
+  if (f && *f->name)
+    np->by_function[line->function] = idx;
   return idx;
 }
 
@@ -71,6 +79,8 @@ struct pprof_nodes *pprof_nodes_new(const struct pprof_profile *p) {
 
   n->priv = np;
   keymap_init(&np->keys);
+  np->by_function = xreallocarray(NULL, p->n_functions + 1, sizeof(*np->by_function));
+  memset(np->by_function, 0xff, (p->n_functions + 1) * sizeof(*np->by_function));
   for (size_t i = 0; i < p->n_locations; i++)
     total += p->locations[i].n_lines ? p->locations[i].n_lines : 1;
   n->loc_first = xcalloc(p->n_locations + 1, sizeof(uint32_t));
@@ -96,6 +106,7 @@ struct pprof_nodes *pprof_nodes_free(struct pprof_nodes *n) {
   for (size_t i = 0; i < n->n_nodes; i++)
     free(np->names[i]);
   free(np->names);
+  free(np->by_function);
   keymap_done(&np->keys);
   free(np);
   free(n->nodes);
@@ -165,19 +176,59 @@ static void accumulate(const struct pprof_profile *p, const struct pprof_nodes *
  * is inline when every call along it was inlined; edges lighter than the
  * edge cutoff do not count. */
 struct edge {
+  uint64_t key; /* parent << 32 | child */
   int64_t weight;
   size_t seen;
   bool inl;
 };
 
+/* Edges by key: open addressing on the 64-bit key (slot = edge index + 1),
+ * much cheaper than interning bytes, as every frame of every sample looks
+ * one up. */
+struct edge_table {
+  uint32_t *slots;
+  size_t mask;
+  struct edge *edges;
+  size_t n, cap;
+};
+
+static uint32_t edge_intern(struct edge_table *t, uint64_t key, bool *ret_new) {
+  size_t i;
+
+  if ((t->n + 1) * 2 > t->mask + 1) {
+    size_t n_slots = t->mask ? (t->mask + 1) * 2 : 1024;
+    free(t->slots);
+    t->slots = xcalloc(n_slots, sizeof(*t->slots));
+    t->mask = n_slots - 1;
+    for (size_t e = 0; e < t->n; e++) {
+      for (i = (t->edges[e].key * 0x9E3779B97F4A7C15ULL) >> 20 & t->mask; t->slots[i];
+           i = (i + 1) & t->mask)
+        ;
+      t->slots[i] = (uint32_t)e + 1;
+    }
+  }
+  for (i = (key * 0x9E3779B97F4A7C15ULL) >> 20 & t->mask; t->slots[i]; i = (i + 1) & t->mask) {
+    if (t->edges[t->slots[i] - 1].key == key) {
+      *ret_new = false;
+      return t->slots[i] - 1;
+    }
+  }
+  if (t->n == t->cap) {
+    t->cap = t->cap ? t->cap * 2 : 256;
+    t->edges = xreallocarray(t->edges, t->cap, sizeof(*t->edges));
+  }
+  t->edges[t->n].key = key;
+  t->slots[i] = (uint32_t)++t->n;
+  *ret_new = true;
+  return (uint32_t)(t->n - 1);
+}
+
 static void inline_marks(const struct pprof_profile *p, const struct pprof_nodes *nodes, int si,
                          const struct node_acc *acc, int64_t edge_cutoff, struct pprof_top *t) {
-  struct keymap map;
-  struct edge *edges = NULL;
-  size_t cap = 0;
+  struct edge_table map = {0};
+  struct edge *edges;
   uint8_t *marks = xcalloc(nodes->n_nodes, 1); /* bit 0: inline in-edge, bit 1: other */
 
-  keymap_init(&map);
   for (size_t s = 0; s < p->n_samples; s++) {
     const struct pprof_sample *smp = &p->samples[s];
     int64_t w = smp->values[si];
@@ -198,12 +249,9 @@ static void inline_marks(const struct pprof_profile *p, const struct pprof_nodes
           continue;
         if (parent != PPROF_NONE && parent != nd) {
           key = (uint64_t)parent << 32 | nd;
-          e = keymap_intern(&map, &key, sizeof(key), &is_new);
+          e = edge_intern(&map, key, &is_new);
+          edges = map.edges;
           if (is_new) {
-            if (e >= cap) {
-              cap = cap ? cap * 2 : 256;
-              edges = xreallocarray(edges, cap, sizeof(*edges));
-            }
             edges[e].weight = 0;
             edges[e].seen = 0;
             edges[e].inl = k != last;
@@ -219,12 +267,11 @@ static void inline_marks(const struct pprof_profile *p, const struct pprof_nodes
       }
     }
   }
-  for (uint32_t e = 0; e < keymap_count(&map); e++) {
-    uint64_t key;
-    memcpy(&key, keymap_key(&map, e, NULL), sizeof(key));
+  edges = map.edges;
+  for (size_t e = 0; e < map.n; e++) {
     if (abs64(edges[e].weight) < edge_cutoff)
       continue;
-    marks[(uint32_t)key] |= edges[e].inl ? 1 : 2;
+    marks[(uint32_t)edges[e].key] |= edges[e].inl ? 1 : 2;
   }
   for (size_t i = 0; i < t->n_rows; i++) {
     uint8_t m = marks[t->rows[i].node];
@@ -233,8 +280,8 @@ static void inline_marks(const struct pprof_profile *p, const struct pprof_nodes
                                : PPROF_INLINE_FULL;
   }
   free(marks);
-  free(edges);
-  keymap_done(&map);
+  free(map.edges);
+  free(map.slots);
 }
 
 /* ---- sorting ---- */

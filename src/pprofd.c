@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,9 @@ static struct pipeline_opts pipeline_opts_from(const struct cfg *cfg) {
     po.analysis.min_function_share = cfg->collector.min_function_share;
   if (cfg->collector.max_functions > 0)
     po.analysis.max_functions = cfg->collector.max_functions;
+  if (cfg->collector.max_decompressed_size > 0)
+    po.analysis.max_decompressed =
+        (size_t)MIN(cfg->collector.max_decompressed_size, (uint64_t)SIZE_MAX);
   po.retention_ms = cfg->storage.retention_ms;
   po.max_size = cfg->storage.max_size;
   po.prune_interval_ms = cfg->storage.prune_interval_ms;
@@ -244,6 +248,19 @@ static void report_status(struct collector *col, struct pipeline *p) {
                 (unsigned long long)st.failed, pipeline_queued(p));
 }
 
+/* Response bodies (up to max_response_size) are allocated on the fetch
+ * thread and freed on the writer thread, between long-lived small objects
+ * (jobs, metric series). glibc's default raises the mmap threshold to the
+ * largest block freed so far, after which bodies come from the heap and
+ * leave holes it can never return. A fixed threshold keeps large bodies in
+ * their own mappings (returned on free), few arenas keep per-thread caches
+ * small, and a periodic trim hands free heap pages back. */
+static void tune_malloc(void) {
+  mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+  mallopt(M_ARENA_MAX, 2);
+}
+
 /* The fetch loop: poll the network and the signalfd, drive transfers, start
  * due jobs. Returns when a stop signal was handled and everything in flight
  * finished or was aborted after the grace period. */
@@ -264,6 +281,7 @@ static void run(const struct options *o, struct collector *col, struct pipeline 
     }
     if (now >= next_status) {
       report_status(col, p);
+      malloc_trim(0);
       next_status = now + STATUS_EVERY_MS;
     }
     if (watchdog_ms > 0)
@@ -326,6 +344,7 @@ int main(int argc, char **argv) {
   log_init("pprofd", o.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO, o.debug);
   if (o.check)
     return check_config(&o);
+  tune_malloc();
 
   if (cfg_load(o.config, 0, &cfg, &err) < 0) {
     log_error("%s", err);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define STORE_BUSY_TIMEOUT_MS 5000
@@ -74,9 +75,35 @@ int store_fail(struct store *s, int r, const char *fmt, ...) {
   return r;
 }
 
+static int64_t pragma_value(struct store *s, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  int64_t v = 0;
+
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+static int64_t page_size(struct store *s) {
+  return pragma_value(s, "PRAGMA page_size");
+}
+
+/* SQLITE_FULL also means "max_page_count reached". The page count does not
+ * tell (the failed statement's pages are rolled back by now), so: a limit
+ * is set and the filesystem still has room. */
+static bool at_size_limit(struct store *s) {
+  struct statvfs vfs;
+
+  if (!s->db || s->max_pages <= 0 || statvfs(s->path, &vfs) < 0)
+    return false;
+  return (uint64_t)vfs.f_bavail * vfs.f_frsize >= 1024 * 1024;
+}
+
 int store_fail_sqlite(struct store *s, int rc, const char *what) {
   int r = store_errno_from_sqlite(rc);
   const char *detail = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+  char saved[256];
 
   if (r == 0)
     r = -EIO;
@@ -84,6 +111,12 @@ int store_fail_sqlite(struct store *s, int rc, const char *what) {
    * one that failed (e.g. after an automatic rollback). */
   if (!detail || strcmp(detail, "not an error") == 0)
     detail = sqlite3_errstr(rc);
+  snprintf(saved, sizeof(saved), "%s", detail); /* at_size_limit() runs queries */
+  detail = saved;
+  if (r == -ENOSPC && at_size_limit(s))
+    return store_fail(s, r,
+                      "database %s: size limit of %lld bytes (storage.max_size) reached while %s",
+                      s->path, (long long)(s->max_pages * page_size(s)), what);
   if (r == -ENOSPC)
     return store_fail(s, r, "database %s: disk full while %s: %s", s->path, what, detail);
   if (r == -EIO)

@@ -172,4 +172,22 @@ int store_prune_ex(struct store *s, int64_t now_ms, int64_t max_age_ms, uint64_t
 /* Current database size in bytes (pages in use). */
 int store_size(struct store *s, uint64_t *ret_bytes);
 
+/* The reserve: disk space allocated in "<database>-reserve", so that
+ * retention can still write (WAL frames, a checkpoint) when the disk is
+ * full. store_reserve_fill() makes it at least `bytes` long (0, or -errno
+ * such as -ENOSPC: try again later; never a partial reserve);
+ * store_reserve_release() deletes it and says whether there was one. */
+#define STORE_RESERVE_BYTES (4 * 1024 * 1024) /* the most pprofd sets aside */
+int store_reserve_fill(struct store *s, uint64_t bytes);
+bool store_reserve_release(struct store *s);
+/* Space left for us on the database's filesystem. */
+int store_free_bytes(struct store *s, uint64_t *ret_bytes);
+/* Copies the WAL into the database and truncates it to zero bytes, giving
+ * its space back to the filesystem. */
+int store_checkpoint_truncate(struct store *s);
+/* Makes max_bytes (0 = none) a hard limit on the database file: a write
+ * that would grow it further fails with -ENOSPC, like a full disk, and the
+ * message says that the limit was reached. */
+int store_set_size_limit(struct store *s, uint64_t max_bytes);
+
 #endif

@@ -23,6 +23,7 @@ struct store {
   struct store_stmt_entry *stmts;
   size_t n_stmts;
   size_t cap_stmts;
+  int64_t max_pages; /* store_set_size_limit(); 0 = none */
 };
 
 /* A migration brings the schema from version `version - 1` to `version`.

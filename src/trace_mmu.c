@@ -42,19 +42,16 @@ int trace_mmu_add(struct trace_mmu *m, int64_t t, double u) {
 }
 
 /* Integral of u from t[0] to x, using the prefix sums in acc (acc[i] is the
- * integral up to t[i]). */
-static double integral_to(const struct trace_mmu *m, const double *acc, int64_t x) {
-  size_t lo = 0, hi = m->n;
+ * integral up to t[i]). *seg is where the search for the last i with
+ * t[i] <= x starts; the callers' x never decrease, so it only moves
+ * forward and the whole scan stays linear. */
+static double integral_to(const struct trace_mmu *m, const double *acc, int64_t x, size_t *seg) {
+  size_t lo = *seg;
   if (x <= m->t[0])
     return 0;
-  /* Find the last i with t[i] <= x. */
-  while (hi - lo > 1) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (m->t[mid] <= x)
-      lo = mid;
-    else
-      hi = mid;
-  }
+  while (lo + 1 < m->n && m->t[lo + 1] <= x)
+    lo++;
+  *seg = lo;
   return acc[lo] + m->u[lo] * (double)(x - m->t[lo]);
 }
 
@@ -70,7 +67,10 @@ double trace_mmu_compute(const struct trace_mmu *m, int64_t end, int64_t window)
   acc = xcalloc(m->n, sizeof(*acc));
   for (size_t i = 1; i < m->n; i++)
     acc[i] = acc[i - 1] + m->u[i - 1] * (double)(m->t[i] - m->t[i - 1]);
-  /* The minimum is attained with a window edge on a breakpoint. */
+  /* The minimum is attained with a window edge on a breakpoint. For each
+   * kind of candidate, both window edges grow with i (clamping keeps
+   * them in order), so each has its own forward-only segment hint. */
+  size_t seg[2][2] = {{0, 0}, {0, 0}};
   for (size_t i = 0; i < m->n; i++) {
     int64_t cand[2] = {m->t[i], m->t[i] - window};
     for (int k = 0; k < 2; k++) {
@@ -80,7 +80,8 @@ double trace_mmu_compute(const struct trace_mmu *m, int64_t end, int64_t window)
         s = start;
       if (s + window > end)
         s = end - window;
-      v = (integral_to(m, acc, s + window) - integral_to(m, acc, s)) / (double)window;
+      v = (integral_to(m, acc, s + window, &seg[k][1]) - integral_to(m, acc, s, &seg[k][0])) /
+          (double)window;
       if (v < best)
         best = v;
     }

@@ -544,6 +544,7 @@ START_TEST(test_storage_and_collector_values) {
   ck_assert_int_eq(c->collector.max_backoff_ms, 600000);
   ck_assert(c->collector.min_function_share == 0.005);
   ck_assert_uint_eq(c->collector.max_functions, 300);
+  ck_assert_uint_eq(c->collector.max_decompressed_size, 256ULL << 20);
   ck_assert_str_eq(c->http.listen, "127.0.0.1:7070");
   ck_assert_ptr_null(c->http.token);
   ck_assert_str_eq(c->log_level, "info");

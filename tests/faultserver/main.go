@@ -31,18 +31,47 @@ var (
 	bombMiB   = flag.Int("bomb-mib", 2048, "size the gzip bomb inflates to, in MiB")
 )
 
-var profileBytes, traceBytes, bomb []byte
+var profileBytes, traceBytes, bomb, zeroBomb []byte
 
-// makeBomb compresses n MiB of zeros: about 1 KB per MiB.
-func makeBomb(mib int) []byte {
-	var b bytes.Buffer
-	w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-	zero := make([]byte, 1<<20)
-	for i := 0; i < mib; i++ {
-		w.Write(zero)
+// makeBomb returns a gzip stream that inflates to about mib MiB: 64 MiB
+// members of zeros, concatenated (gzip readers, Go's and zlib users alike,
+// read every member), so it is built in a fraction of a second. With
+// prefix, the first member starts with those bytes.
+func makeBomb(mib int, prefix []byte) []byte {
+	const memberMiB = 64
+	member := func(head []byte, n int) []byte {
+		var b bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		w.Write(head)
+		zero := make([]byte, 1<<20)
+		for i := 0; i < n; i++ {
+			w.Write(zero)
+		}
+		w.Close()
+		return b.Bytes()
 	}
-	w.Close()
-	return b.Bytes()
+	if mib < memberMiB {
+		return member(prefix, mib)
+	}
+	out := member(prefix, memberMiB)
+	zeros := member(nil, memberMiB)
+	for left := mib - memberMiB; left >= memberMiB; left -= memberMiB {
+		out = append(out, zeros...)
+	}
+	return out
+}
+
+// protoBombPrefix starts a profile.proto message: a string_table entry
+// (field 6) declared to hold all the zeros that follow, so a format sniffer
+// sees a profile and only a full decode meets the size.
+func protoBombPrefix(mib int) []byte {
+	b := []byte{0x0a, 0x04, 0x08, 0x01, 0x10, 0x02, 0x32} // sample_type{1,2}, string_table
+	n := uint64(mib) << 20
+	for n >= 0x80 {
+		b = append(b, byte(n)|0x80)
+		n >>= 7
+	}
+	return append(b, byte(n))
 }
 
 func octet(w http.ResponseWriter) {
@@ -118,8 +147,14 @@ func routes(mux *http.ServeMux) {
 		w.Write(profileBytes[:len(profileBytes)*2/3])
 	})
 	mux.HandleFunc("/fault/gzipbomb", func(w http.ResponseWriter, r *http.Request) {
+		// Looks like a gzip'd profile; inflates to -bomb-mib MiB.
 		octet(w)
 		w.Write(bomb)
+	})
+	mux.HandleFunc("/fault/zerobomb", func(w http.ResponseWriter, r *http.Request) {
+		// Plain zeros: not even the first bytes look like a profile.
+		octet(w)
+		w.Write(zeroBomb)
 	})
 	mux.HandleFunc("/fault/huge", func(w http.ResponseWriter, r *http.Request) {
 		// Streams (no Content-Length) far more than any sane size limit.
@@ -130,6 +165,12 @@ func routes(mux *http.ServeMux) {
 				return
 			}
 		}
+	})
+	mux.HandleFunc("/fault/hugelen", func(w http.ResponseWriter, r *http.Request) {
+		// Announces its size: a client can refuse it before the body.
+		octet(w)
+		w.Header().Set("Content-Length", strconv.Itoa(4<<20))
+		w.Write(make([]byte, 4<<20))
 	})
 	mux.HandleFunc("/fault/random", func(w http.ResponseWriter, r *http.Request) {
 		octet(w)
@@ -192,7 +233,8 @@ func main() {
 	} else {
 		traceBytes = []byte("go 1.19 trace\x00\x00\x00")
 	}
-	bomb = makeBomb(*bombMiB)
+	bomb = makeBomb(*bombMiB, protoBombPrefix(*bombMiB))
+	zeroBomb = makeBomb(*bombMiB, nil)
 
 	mux := http.DefaultServeMux
 	routes(mux)
@@ -221,4 +263,3 @@ func main() {
 	fmt.Fprintf(os.Stderr, "pprofd-faultserver: %s (gzip bomb %d bytes -> %d MiB)\n", ready, len(bomb), *bombMiB)
 	select {}
 }
-
