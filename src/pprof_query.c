@@ -3,6 +3,7 @@
 #include "pprof_keymap.h"
 #include "pprof_math.h"
 #include "pprof_query.h"
+#include "pprof_rollup.h"
 #include "pprof_rows.h"
 #include "util.h"
 
@@ -34,6 +35,7 @@ static const char sql_fn_name[] = "SELECT name, file FROM pprof_functions WHERE 
 struct acc {
   int64_t *flat, *cum;
   uint8_t *used;
+  uint32_t *pos; /* flush_group's row index + 1 by id, zero between flushes */
   size_t cap;
   int64_t *touched;
   size_t n_touched, touched_cap;
@@ -49,7 +51,9 @@ static void acc_add(struct acc *a, int64_t id, int64_t flat, int64_t cum) {
     a->flat = xreallocarray(a->flat, n, sizeof(*a->flat));
     a->cum = xreallocarray(a->cum, n, sizeof(*a->cum));
     a->used = xreallocarray(a->used, n, sizeof(*a->used));
+    a->pos = xreallocarray(a->pos, n, sizeof(*a->pos));
     memset(a->used + a->cap, 0, n - a->cap);
+    memset(a->pos + a->cap, 0, (n - a->cap) * sizeof(*a->pos));
     a->cap = n;
   }
   if (!a->used[id]) {
@@ -70,6 +74,7 @@ static void acc_done(struct acc *a) {
   free(a->flat);
   free(a->cum);
   free(a->used);
+  free(a->pos);
   free(a->touched);
 }
 
@@ -82,6 +87,7 @@ struct scan {
   int64_t acc_group;  /* the group acc holds, -1 for none */
   int64_t want_index; /* -1 when matching by name or default */
   const char *want_name, *want_noinuse;
+  struct keymap stale; /* rollup cells read raw: target\0instance\0type\0hour */
   int64_t cur_capture;
   bool cur_matched;
   char *err;
@@ -93,7 +99,8 @@ static void add_triple(int64_t id, int64_t flat, int64_t cum, void *ud) {
 }
 
 /* Moves the accumulated sums into the group's rows. A group seen again
- * later (rows not ordered by it) is merged. */
+ * later (rows not ordered by it) is merged, finding its rows through
+ * a->pos (every id in a group's rows is below a->cap). */
 static void flush_group(struct scan *sc) {
   struct pprof_agg_group *g;
   struct acc *a = &sc->acc;
@@ -101,15 +108,16 @@ static void flush_group(struct scan *sc) {
   if (sc->acc_group < 0)
     return;
   g = &sc->agg->groups[sc->acc_group];
+  if (g->merge_needed)
+    for (size_t j = 0; j < g->n_rows; j++)
+      a->pos[g->rows[j].function_id] = (uint32_t)(j + 1);
   for (size_t i = 0; i < a->n_touched; i++) {
     int64_t id = a->touched[i];
     size_t j = g->n_rows;
-    if (g->n_rows % 256 == 0)
+    if (g->merge_needed && a->pos[id])
+      j = a->pos[id] - 1;
+    else if (g->n_rows % 256 == 0)
       g->rows = xreallocarray(g->rows, g->n_rows + 256, sizeof(*g->rows));
-    if (g->merge_needed) {
-      for (j = 0; j < g->n_rows && g->rows[j].function_id != id; j++)
-        ;
-    }
     if (j == g->n_rows) {
       memset(&g->rows[j], 0, sizeof(g->rows[j]));
       g->rows[j].function_id = id;
@@ -119,6 +127,9 @@ static void flush_group(struct scan *sc) {
     g->rows[j].cum = pp_add(g->rows[j].cum, a->cum[id]);
     a->used[id] = 0;
   }
+  if (g->merge_needed)
+    for (size_t j = 0; j < g->n_rows; j++)
+      a->pos[g->rows[j].function_id] = 0;
   a->n_touched = 0;
   g->merge_needed = true;
   sc->acc_group = -1;
@@ -298,6 +309,239 @@ static int run_scan(struct scan *sc, const struct store_filter *f) {
   return scan_all(sc, f);
 }
 
+/* ---- hourly rollups ----
+ * Whole hours of the selection come from pprof_rollups, the partial
+ * hours at the edges and the stale cells from the captures' own rows.
+ * Any surprise (captures disagreeing on the sample type, a corrupt row)
+ * returns -EAGAIN: the caller then answers from the raw rows alone, so
+ * errors read exactly as without rollups. */
+
+#define ROLLUP_MAX_TYPES 32
+
+static const char sql_rollups[] =
+    "SELECT c.target, c.instance, c.type, c.hour, c.signature, c.stale, c.captures, c.first_ms,"
+    " c.last_ms, c.totals, c.funcs FROM pprof_rollups c";
+static const char sql_stale[] =
+    "SELECT DISTINCT c.target, c.instance, c.type, c.hour FROM pprof_rollups c";
+
+static char *cell_key(const char *target, const char *instance, const char *type, int64_t hour,
+                      size_t *ret_len) {
+  size_t lt = strlen(target), li = strlen(instance), ly = strlen(type);
+  char *k = xmalloc(lt + li + ly + 32);
+  int n;
+  memcpy(k, target, lt + 1);
+  memcpy(k + lt + 1, instance, li + 1);
+  memcpy(k + lt + li + 2, type, ly + 1);
+  n = snprintf(k + lt + li + ly + 3, 29, "%" PRId64, hour);
+  *ret_len = lt + li + ly + 3 + (size_t)n;
+  return k;
+}
+
+static bool str_eq_n(const char *a, const char *b, size_t blen) {
+  return strlen(a) == blen && memcmp(a, b, blen) == 0;
+}
+
+/* Handles one rollup row like scan_row() handles the same captures. */
+static int scan_rollup_row(struct scan *sc, sqlite3_stmt *st) {
+  const char *target = (const char *)sqlite3_column_text(st, 0);
+  const char *sig = (const char *)sqlite3_column_text(st, 4);
+  int64_t count = sqlite3_column_int64(st, 6);
+  const char *types[ROLLUP_MAX_TYPES], *units[ROLLUP_MAX_TYPES];
+  size_t tlen[ROLLUP_MAX_TYPES], ulen[ROLLUP_MAX_TYPES];
+  struct pprof_agg_group *g;
+  int64_t def, total;
+  int n, idx = -1;
+
+  n = pprof_rollup_sig_parse(sig ? sig : "", &def, ROLLUP_MAX_TYPES, types, tlen, units, ulen);
+  if (n < 0 || n > ROLLUP_MAX_TYPES || count <= 0)
+    return -EAGAIN;
+  for (int i = 0; i < n && idx < 0; i++) {
+    bool match;
+    if (sc->want_index >= 0)
+      match = i == sc->want_index;
+    else if (sc->want_name)
+      match = str_eq_n(sc->want_name, types[i], tlen[i]) ||
+              str_eq_n(sc->want_noinuse, types[i], tlen[i]);
+    else
+      match = i == def;
+    if (match)
+      idx = i;
+  }
+  sc->agg->n_rolled_up += (size_t)count;
+  if (idx < 0) {
+    sc->agg->n_skipped += (size_t)count;
+    return 0;
+  }
+  if (!sc->agg->unit) {
+    sc->agg->sample_type = xstrndup(types[idx], tlen[idx]);
+    sc->agg->unit = xstrndup(units[idx], ulen[idx]);
+  } else if (!str_eq_n(sc->agg->unit, units[idx], ulen[idx]) ||
+             !str_eq_n(sc->agg->sample_type, types[idx], tlen[idx])) {
+    return -EAGAIN;
+  }
+  if (pprof_rollup_total(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9),
+                         (size_t)idx, &total) < 0)
+    return -EAGAIN;
+  g = group_for(sc, target ? target : "");
+  g->total = pp_add(g->total, total);
+  g->n_captures += (size_t)count;
+  g->first_ms = MIN(g->first_ms, sqlite3_column_int64(st, 7));
+  g->last_ms = MAX(g->last_ms, sqlite3_column_int64(st, 8));
+  sc->agg->n_captures += (size_t)count;
+  if (pprof_funcs_decode(sqlite3_column_blob(st, 10), (size_t)sqlite3_column_bytes(st, 10),
+                         (size_t)idx, add_triple, sc) < 0)
+    return -EAGAIN;
+  return 0;
+}
+
+/* Cells with a stale rollup row in the hour range, whatever their labels
+ * (a stale cell may hold placeholder rows); they are read raw. */
+static int load_stale(struct scan *sc, const struct store_filter *fr, const char *range,
+                      struct store_filter **ret_cells, size_t *ret_n) {
+  struct store_filter *cells = NULL;
+  struct store_filter fs = *fr;
+  sqlite3_stmt *st = NULL;
+  char *tail = xasprintf("AND c.stale%s", range);
+  size_t n = 0;
+  int rc, r;
+
+  fs.labels = NULL;
+  fs.n_labels = 0;
+  r = store_filter_prepare(sc->s, &fs, sql_stale, tail, &st);
+  free(tail);
+  if (r < 0)
+    return r;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *t = (const char *)sqlite3_column_text(st, 0);
+    const char *i = (const char *)sqlite3_column_text(st, 1);
+    const char *y = (const char *)sqlite3_column_text(st, 2);
+    int64_t hour = sqlite3_column_int64(st, 3);
+    size_t klen;
+    char *key;
+    if (hour <= INT64_MIN / PPROF_ROLLUP_MS + 1 || hour >= INT64_MAX / PPROF_ROLLUP_MS - 1) {
+      r = -EAGAIN;
+      break;
+    }
+    key = cell_key(t, i, y, hour, &klen);
+    keymap_intern(&sc->stale, key, klen, NULL);
+    free(key);
+    cells = xreallocarray(cells, n + 1, sizeof(*cells));
+    store_filter_init(&cells[n]);
+    cells[n].target = xstrdup(t);
+    cells[n].instance = xstrdup(i);
+    cells[n].type = xstrdup(y);
+    cells[n].since_ms = hour * PPROF_ROLLUP_MS;
+    cells[n].until_ms = (hour + 1) * PPROF_ROLLUP_MS;
+    n++;
+  }
+  if (r == 0 && rc != SQLITE_DONE)
+    r = -EIO;
+  sqlite3_finalize(st);
+  *ret_cells = cells;
+  *ret_n = n;
+  return r;
+}
+
+static void free_cells(struct store_filter *cells, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free((void *)(uintptr_t)cells[i].target);
+    free((void *)(uintptr_t)cells[i].instance);
+    free((void *)(uintptr_t)cells[i].type);
+  }
+  free(cells);
+}
+
+static int scan_rollups(struct scan *sc, const struct store_filter *fr, const char *range) {
+  sqlite3_stmt *st = NULL;
+  char *tail =
+      xasprintf("AND NOT c.stale%s%s", range, sc->o->by_target ? " ORDER BY c.target" : "");
+  int rc, r;
+
+  r = store_filter_prepare(sc->s, fr, sql_rollups, tail, &st);
+  free(tail);
+  if (r < 0)
+    return r;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (keymap_count(&sc->stale)) {
+      size_t klen;
+      char *key = cell_key(
+          (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+          (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3), &klen);
+      bool skip = keymap_find(&sc->stale, key, klen) >= 0;
+      free(key);
+      if (skip)
+        continue;
+    }
+    r = scan_rollup_row(sc, st);
+    if (r < 0)
+      break;
+  }
+  if (r == 0 && rc != SQLITE_DONE)
+    r = -EIO;
+  sqlite3_finalize(st);
+  return r;
+}
+
+static int64_t floor_hour(int64_t ms) {
+  return pprof_rollup_hour(ms);
+}
+
+static int64_t ceil_hour(int64_t ms) {
+  int64_t h = pprof_rollup_hour(ms);
+  return h * PPROF_ROLLUP_MS == ms ? h : h + 1;
+}
+
+static int run_rollup(struct scan *sc, const struct store_filter *f) {
+  const int64_t lim = INT64_C(1) << 60;
+  bool has_lo = f->since_ms != INT64_MIN, has_hi = f->until_ms != INT64_MAX;
+  int64_t lo = 0, hi = 0;
+  struct store_filter fr = *f, *cells = NULL;
+  size_t n_cells = 0;
+  char range[96];
+  int r;
+
+  if ((has_lo && (f->since_ms < -lim || f->since_ms > lim)) ||
+      (has_hi && (f->until_ms < -lim || f->until_ms > lim)))
+    return -EAGAIN;
+  if (has_lo)
+    lo = ceil_hour(f->since_ms);
+  if (has_hi)
+    hi = floor_hour(f->until_ms);
+  if (has_lo && has_hi && lo >= hi)
+    return -EAGAIN; /* not one whole hour */
+  snprintf(range, sizeof(range), "%s%" PRId64 "%s%" PRId64,
+           has_lo ? " AND c.hour >= " : " AND 1 >= ", has_lo ? lo : INT64_C(0),
+           has_hi ? " AND c.hour < " : " AND 1 > ", has_hi ? hi : INT64_C(0));
+  fr.since_ms = INT64_MIN;
+  fr.until_ms = INT64_MAX;
+  fr.status = -1;
+  fr.limit = 0;
+  r = load_stale(sc, &fr, range, &cells, &n_cells);
+  if (r == 0)
+    r = scan_rollups(sc, &fr, range);
+  for (size_t i = 0; i < n_cells && r == 0; i++) {
+    struct store_filter one = *f;
+    one.target = cells[i].target;
+    one.instance = cells[i].instance;
+    one.type = cells[i].type;
+    one.since_ms = cells[i].since_ms;
+    one.until_ms = cells[i].until_ms;
+    r = scan_all(sc, &one);
+  }
+  if (r == 0 && has_lo && f->since_ms < lo * PPROF_ROLLUP_MS) {
+    struct store_filter edge = *f;
+    edge.until_ms = lo * PPROF_ROLLUP_MS;
+    r = scan_all(sc, &edge);
+  }
+  if (r == 0 && has_hi && hi * PPROF_ROLLUP_MS < f->until_ms) {
+    struct store_filter edge = *f;
+    edge.since_ms = hi * PPROF_ROLLUP_MS;
+    r = scan_all(sc, &edge);
+  }
+  free_cells(cells, n_cells);
+  return r;
+}
+
 struct sort_ctx {
   bool cum;
 };
@@ -376,31 +620,56 @@ static int cmp_groups(const void *a, const void *b) {
   return strcmp(l->target ? l->target : "", r->target ? r->target : "");
 }
 
+static void scan_init(struct scan *sc, struct store *s, const struct pprof_agg_opts *o) {
+  int64_t n;
+
+  memset(sc, 0, sizeof(*sc));
+  sc->s = s;
+  sc->o = o;
+  sc->agg = xcalloc(1, sizeof(*sc->agg));
+  sc->want_index = -1;
+  keymap_init(&sc->groups);
+  keymap_init(&sc->stale);
+  if (o->sample_type && parse_int64(o->sample_type, &n) == 0) {
+    sc->want_index = n;
+  } else if (o->sample_type) {
+    sc->want_name = o->sample_type;
+    sc->want_noinuse =
+        str_has_prefix(o->sample_type, "inuse_") ? o->sample_type + 6 : o->sample_type;
+  }
+  sc->acc_group = -1;
+}
+
+static void scan_done(struct scan *sc) {
+  acc_done(&sc->acc);
+  keymap_done(&sc->groups);
+  keymap_done(&sc->stale);
+}
+
 int pprof_query_aggregate(struct store *s, const struct store_filter *f,
                           const struct pprof_agg_opts *o, struct pprof_agg **ret, char **ret_err) {
   struct scan sc;
   struct store_filter ff = *f;
-  int64_t n;
-  int r;
+  int r = -EAGAIN;
 
-  memset(&sc, 0, sizeof(sc));
-  sc.s = s;
-  sc.o = o;
-  sc.agg = xcalloc(1, sizeof(*sc.agg));
-  sc.want_index = -1;
-  keymap_init(&sc.groups);
-  if (o->sample_type && parse_int64(o->sample_type, &n) == 0) {
-    sc.want_index = n;
-  } else if (o->sample_type) {
-    sc.want_name = o->sample_type;
-    sc.want_noinuse =
-        str_has_prefix(o->sample_type, "inuse_") ? o->sample_type + 6 : o->sample_type;
-  }
   ff.status = CAPTURE_OK;
-  sc.acc_group = -1;
-  r = run_scan(&sc, &ff);
-  finish_capture(&sc);
-  flush_group(&sc);
+  scan_init(&sc, s, o);
+  if (!o->no_rollup && ff.limit <= 0) {
+    r = run_rollup(&sc, &ff);
+    finish_capture(&sc);
+    flush_group(&sc);
+  }
+  if (r < 0) {
+    /* No whole hour selected, or something the rollups cannot answer
+     * exactly as the raw rows would: read the raw rows alone. */
+    scan_done(&sc);
+    pprof_agg_free(sc.agg);
+    free(sc.err);
+    scan_init(&sc, s, o);
+    r = run_scan(&sc, &ff);
+    finish_capture(&sc);
+    flush_group(&sc);
+  }
   if (r < 0) {
     if (!sc.err)
       sc.err = xasprintf("querying pprof rows: %s", store_errmsg(s));
@@ -420,13 +689,11 @@ int pprof_query_aggregate(struct store *s, const struct store_filter *f,
     goto fail;
   }
   qsort(sc.agg->groups, sc.agg->n_groups, sizeof(*sc.agg->groups), cmp_groups);
-  acc_done(&sc.acc);
-  keymap_done(&sc.groups);
+  scan_done(&sc);
   *ret = sc.agg;
   return 0;
 fail:
-  acc_done(&sc.acc);
-  keymap_done(&sc.groups);
+  scan_done(&sc);
   pprof_agg_free(sc.agg);
   *ret_err = sc.err;
   return r;

@@ -3,6 +3,7 @@
  * read by store_query.c and pruned by store_prune.c. */
 #include "config.h"
 
+#include "pprof_rollup.h"
 #include "store.h"
 #include "store_int.h"
 #include "util.h"
@@ -477,6 +478,27 @@ static int check_version(struct store *s, const struct store_migration *migratio
   return 0;
 }
 
+/* Cells of the pprof rollups left stale by a migration or by deletions
+ * outside pruning are rebuilt when the store is opened for writing. */
+static int repair_rollups(struct store *s) {
+  int64_t stale = 0;
+  int r;
+
+  r = store_query_int64(s, "SELECT EXISTS (SELECT 1 FROM pprof_rollups WHERE stale)", &stale);
+  if (r < 0 || !stale)
+    return r;
+  r = store_begin(s);
+  if (r < 0)
+    return r;
+  r = pprof_rollup_repair(s);
+  if (r < 0) {
+    store_fail(s, r, "rebuilding pprof rollups: %s", strerror(-r));
+    store_abort(s);
+    return r;
+  }
+  return store_commit(s);
+}
+
 int store_open_with(const char *path, unsigned flags, const struct store_migration *migrations,
                     size_t n_migrations, struct store **ret, char **ret_err) {
   struct store *s = xcalloc(1, sizeof(*s));
@@ -516,6 +538,13 @@ int store_open_with(const char *path, unsigned flags, const struct store_migrati
   r = check_version(s, migrations, n_migrations, &err);
   if (r < 0)
     goto fail;
+  if (!s->readonly && migrations == store_migrations) {
+    r = repair_rollups(s);
+    if (r < 0) {
+      err = xasprintf("database %s: %s", path, store_errmsg(s));
+      goto fail;
+    }
+  }
   *ret = s;
   return 0;
 fail:

@@ -3,6 +3,7 @@
  * pages back to the filesystem. */
 #include "config.h"
 
+#include "pprof_rollup.h"
 #include "store.h"
 #include "store_int.h"
 #include "util.h"
@@ -111,6 +112,13 @@ static int delete_batch(struct store *s, int64_t before_ms, int64_t limit, bool 
   for (size_t i = 0; r == 0 && i < b->n; i++)
     if (i == 0 || b->labelset[i] != b->labelset[i - 1])
       r = delete_by_id(s, sql_delete_labelset, b->labelset[i], "deleting labels", &unused);
+  /* The deletes marked their rollup cells stale: rebuild them from the
+   * captures left, in the same transaction. */
+  if (r == 0 && b->n > 0) {
+    r = pprof_rollup_repair(s);
+    if (r < 0)
+      store_fail(s, r, "rebuilding pprof rollups: %s", strerror(-r));
+  }
   if (!in_outer_txn) {
     if (r == 0)
       r = store_commit(s);

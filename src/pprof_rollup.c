@@ -1,0 +1,553 @@
+#include "config.h"
+
+#include "pprof_math.h"
+#include "pprof_rollup.h"
+#include "pprof_rows.h"
+#include "store.h"
+#include "util.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* floor(ms / 3600000) in SQL (% truncates toward zero like C). */
+#define HOUR_OF(x) "((" x " - (((" x " % 3600000) + 3600000) % 3600000)) / 3600000)"
+#define MARK_STALE_OLD                                                                             \
+  "UPDATE pprof_rollups SET stale = 1 WHERE stale = 0 AND target = OLD.target"                     \
+  " AND instance = OLD.instance AND type = OLD.type AND hour = " HOUR_OF("OLD.started_at_ms")
+#define MARK_STALE_NEW                                                                             \
+  "UPDATE pprof_rollups SET stale = 1 WHERE stale = 0 AND target = NEW.target"                     \
+  " AND instance = NEW.instance AND type = NEW.type AND hour = " HOUR_OF("NEW.started_at_ms")
+#define MARK_STALE_BY_ID_HEAD                                                                      \
+  "UPDATE pprof_rollups SET stale = 1 WHERE stale = 0 AND (target, instance, type, hour) IN"       \
+  " (SELECT target, instance, type, " HOUR_OF("started_at_ms") " FROM captures WHERE id = "
+#define MARK_STALE_OLD_ID MARK_STALE_BY_ID_HEAD "OLD.capture_id)"
+#define MARK_STALE_NEW_ID MARK_STALE_BY_ID_HEAD "NEW.capture_id)"
+
+/* The cell index serves the writer's lookup, the triggers and queries by
+ * target; the type index queries over all targets; the partial index
+ * finds stale cells without reading the table. */
+/* clang-format off */
+const char store_schema_pprof_rollup[] =
+    "CREATE TABLE pprof_rollups ("
+    "  id INTEGER PRIMARY KEY,"
+    "  target TEXT NOT NULL,"
+    "  instance TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  hour INTEGER NOT NULL,"
+    "  labelset_id INTEGER NOT NULL,"
+    "  signature TEXT NOT NULL,"
+    "  stale INTEGER NOT NULL DEFAULT 0,"
+    "  captures INTEGER NOT NULL,"
+    "  first_ms INTEGER NOT NULL,"
+    "  last_ms INTEGER NOT NULL,"
+    "  totals BLOB NOT NULL,"
+    "  funcs BLOB NOT NULL"
+    ");"
+    "CREATE UNIQUE INDEX pprof_rollups_by_cell"
+    " ON pprof_rollups(target, instance, type, hour, labelset_id, signature);"
+    "CREATE INDEX pprof_rollups_by_type ON pprof_rollups(type, hour);"
+    "CREATE INDEX pprof_rollups_stale ON pprof_rollups(target, instance, type, hour) WHERE stale;"
+    "CREATE TRIGGER pprof_rollups_capture_delete BEFORE DELETE ON captures"
+    " BEGIN " MARK_STALE_OLD "; END;"
+    "CREATE TRIGGER pprof_rollups_capture_update AFTER UPDATE OF target, instance, type,"
+    " started_at_ms, status, labelset_id ON captures"
+    " BEGIN " MARK_STALE_OLD "; " MARK_STALE_NEW "; END;"
+    "CREATE TRIGGER pprof_rollups_profile_delete AFTER DELETE ON pprof_profiles"
+    " BEGIN " MARK_STALE_OLD_ID "; END;"
+    "CREATE TRIGGER pprof_rollups_profile_update AFTER UPDATE ON pprof_profiles"
+    " BEGIN " MARK_STALE_OLD_ID "; " MARK_STALE_NEW_ID "; END;"
+    "CREATE TRIGGER pprof_rollups_types_delete AFTER DELETE ON pprof_sample_types"
+    " BEGIN " MARK_STALE_OLD_ID "; END;"
+    "CREATE TRIGGER pprof_rollups_types_update AFTER UPDATE ON pprof_sample_types"
+    " BEGIN " MARK_STALE_OLD_ID "; " MARK_STALE_NEW_ID "; END;"
+    /* Existing cells, as stale placeholders for pprof_rollup_repair(). */
+    "INSERT OR IGNORE INTO pprof_rollups (target, instance, type, hour, labelset_id, signature,"
+    " stale, captures, first_ms, last_ms, totals, funcs)"
+    " SELECT DISTINCT c.target, c.instance, c.type, " HOUR_OF("c.started_at_ms") ", 0, '', 1, 0,"
+    " 0, 0, x'', x'' FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id;";
+/* clang-format on */
+
+static const char sql_capture[] =
+    "SELECT target, instance, type, labelset_id, started_at_ms, status FROM captures WHERE id = ?1";
+static const char sql_find[] =
+    "SELECT id, totals, funcs FROM pprof_rollups WHERE target = ?1 AND instance = ?2"
+    " AND type = ?3 AND hour = ?4 AND labelset_id = ?5 AND signature = ?6";
+static const char sql_update[] =
+    "UPDATE pprof_rollups SET captures = captures + ?2, first_ms = min(first_ms, ?3),"
+    " last_ms = max(last_ms, ?4), totals = ?5, funcs = ?6 WHERE id = ?1";
+static const char sql_insert[] =
+    "INSERT INTO pprof_rollups (target, instance, type, hour, labelset_id, signature, stale,"
+    " captures, first_ms, last_ms, totals, funcs) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+    " EXISTS (SELECT 1 FROM pprof_rollups WHERE target = ?1 AND instance = ?2 AND type = ?3"
+    " AND hour = ?4 AND stale), ?7, ?8, ?9, ?10, ?11)";
+static const char sql_stale_cells[] =
+    "SELECT DISTINCT target, instance, type, hour FROM pprof_rollups WHERE stale";
+static const char sql_cell_delete[] =
+    "DELETE FROM pprof_rollups WHERE target = ?1 AND instance = ?2 AND type = ?3 AND hour = ?4";
+static const char sql_cell_captures[] =
+    "SELECT c.id, c.labelset_id, c.started_at_ms, p.default_sample_type, p.funcs"
+    " FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id"
+    " WHERE c.instance = ?2 AND c.target = ?1 AND c.type = ?3 AND c.started_at_ms >= ?4"
+    " AND c.started_at_ms < ?5 AND c.status = 'ok'";
+static const char sql_types[] =
+    "SELECT idx, type, unit, total FROM pprof_sample_types WHERE capture_id = ?1 ORDER BY idx";
+
+int64_t pprof_rollup_hour(int64_t ms) {
+  int64_t h = ms / PPROF_ROLLUP_MS;
+  return (ms % PPROF_ROLLUP_MS < 0) ? h - 1 : h;
+}
+
+static int sql_err(int rc) {
+  if (rc == SQLITE_FULL)
+    return -ENOSPC;
+  return -EIO;
+}
+
+static int step_done(sqlite3_stmt *st) {
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
+
+/* ---- totals: zigzag varints, one per sample type ---- */
+
+static int put_varint(struct buf *out, uint64_t v) {
+  uint8_t b[10];
+  size_t n = 0;
+  do {
+    b[n] = (uint8_t)(v & 0x7f);
+    v >>= 7;
+    if (v)
+      b[n] |= 0x80;
+    n++;
+  } while (v);
+  return buf_append(out, b, n);
+}
+
+static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    uint8_t b;
+    if (*p >= end)
+      return -EBADMSG;
+    b = *(*p)++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *ret = v;
+      return 0;
+    }
+  }
+  return -EBADMSG;
+}
+
+static int put_total(struct buf *out, int64_t v) {
+  return put_varint(out, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+int pprof_rollup_total(const uint8_t *p, size_t len, size_t idx, int64_t *ret) {
+  const uint8_t *end = p + len;
+  uint64_t v = 0;
+  for (size_t i = 0; i <= idx; i++)
+    if (get_varint(&p, end, &v) < 0)
+      return -EBADMSG;
+  *ret = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+  return 0;
+}
+
+static int merge_totals(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, size_t n,
+                        struct buf *out) {
+  for (size_t i = 0; i < n; i++) {
+    int64_t x, y;
+    if (pprof_rollup_total(a, alen, i, &x) < 0 || pprof_rollup_total(b, blen, i, &y) < 0)
+      return -EBADMSG;
+    if (put_total(out, pp_add(x, y)) < 0)
+      return -ENOMEM;
+  }
+  return 0;
+}
+
+/* ---- funcs blobs: section-wise merge of sorted triples ---- */
+
+struct triples {
+  int64_t *id, *flat, *cum;
+  size_t n, cap;
+};
+
+static void collect(int64_t id, int64_t flat, int64_t cum, void *ud) {
+  struct triples *t = ud;
+  if (t->n == t->cap) {
+    t->cap = t->cap ? t->cap * 2 : 256;
+    t->id = xreallocarray(t->id, t->cap, sizeof(int64_t));
+    t->flat = xreallocarray(t->flat, t->cap, sizeof(int64_t));
+    t->cum = xreallocarray(t->cum, t->cap, sizeof(int64_t));
+  }
+  t->id[t->n] = id;
+  t->flat[t->n] = flat;
+  t->cum[t->n] = cum;
+  t->n++;
+}
+
+static void triples_done(struct triples *t) {
+  free(t->id);
+  free(t->flat);
+  free(t->cum);
+}
+
+/* Sections come out with ids ascending (pprof_funcs_encode sorts them);
+ * equal ids, within or across the inputs, are summed into one triple. */
+static int merge_funcs(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, size_t n_sec,
+                       struct buf *out) {
+  struct triples ta = {0}, tb = {0}, m = {0};
+  int r = 0;
+
+  for (size_t s = 0; s < n_sec && r == 0; s++) {
+    size_t i = 0, j = 0;
+    ta.n = tb.n = m.n = 0;
+    if (pprof_funcs_decode(a, alen, s, collect, &ta) < 0 ||
+        pprof_funcs_decode(b, blen, s, collect, &tb) < 0) {
+      r = -EBADMSG;
+      break;
+    }
+    while (i < ta.n || j < tb.n) {
+      bool take_a = j == tb.n || (i < ta.n && ta.id[i] <= tb.id[j]);
+      struct triples *src = take_a ? &ta : &tb;
+      size_t k = take_a ? i++ : j++;
+      if (m.n && m.id[m.n - 1] == src->id[k]) {
+        m.flat[m.n - 1] = pp_add(m.flat[m.n - 1], src->flat[k]);
+        m.cum[m.n - 1] = pp_add(m.cum[m.n - 1], src->cum[k]);
+      } else {
+        collect(src->id[k], src->flat[k], src->cum[k], &m);
+      }
+    }
+    r = pprof_funcs_encode(m.id, m.flat, m.cum, m.n, out);
+  }
+  triples_done(&ta);
+  triples_done(&tb);
+  triples_done(&m);
+  return r;
+}
+
+/* ---- rollup rows ---- */
+
+struct cell {
+  char *target, *instance, *type;
+  int64_t hour;
+};
+
+struct unit {
+  int64_t labelset_id;
+  const char *sig;
+  size_t n_sec;
+  int64_t count, first_ms, last_ms;
+  const uint8_t *totals, *funcs;
+  size_t totals_len, funcs_len;
+};
+
+static void bind_cell(sqlite3_stmt *st, const struct cell *c) {
+  sqlite3_bind_text(st, 1, c->target, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, c->instance, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, c->type, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 4, c->hour);
+}
+
+static int add_unit(struct store *s, const struct cell *c, const struct unit *u) {
+  sqlite3_stmt *st = store_stmt(s, sql_find);
+  struct buf totals, funcs;
+  int64_t row_id;
+  int rc, r;
+
+  if (!st)
+    return -EIO;
+  bind_cell(st, c);
+  sqlite3_bind_int64(st, 5, u->labelset_id);
+  sqlite3_bind_text(st, 6, u->sig, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) {
+    sqlite3_reset(st);
+    st = store_stmt(s, sql_insert);
+    if (!st)
+      return -EIO;
+    bind_cell(st, c);
+    sqlite3_bind_int64(st, 5, u->labelset_id);
+    sqlite3_bind_text(st, 6, u->sig, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, u->count);
+    sqlite3_bind_int64(st, 8, u->first_ms);
+    sqlite3_bind_int64(st, 9, u->last_ms);
+    sqlite3_bind_blob(st, 10, u->totals_len ? (const void *)u->totals : "", (int)u->totals_len,
+                      SQLITE_STATIC);
+    sqlite3_bind_blob(st, 11, u->funcs_len ? (const void *)u->funcs : "", (int)u->funcs_len,
+                      SQLITE_STATIC);
+    return step_done(st);
+  }
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return sql_err(rc);
+  }
+  row_id = sqlite3_column_int64(st, 0);
+  buf_init(&totals, SIZE_MAX);
+  buf_init(&funcs, SIZE_MAX);
+  r = merge_totals(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), u->totals,
+                   u->totals_len, u->n_sec, &totals);
+  if (r == 0)
+    r = merge_funcs(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), u->funcs,
+                    u->funcs_len, u->n_sec, &funcs);
+  sqlite3_reset(st);
+  if (r == 0) {
+    st = store_stmt(s, sql_update);
+    r = st ? 0 : -EIO;
+  }
+  if (r == 0) {
+    sqlite3_bind_int64(st, 1, row_id);
+    sqlite3_bind_int64(st, 2, u->count);
+    sqlite3_bind_int64(st, 3, u->first_ms);
+    sqlite3_bind_int64(st, 4, u->last_ms);
+    sqlite3_bind_blob(st, 5, totals.len ? (const void *)totals.data : "", (int)totals.len,
+                      SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, funcs.len ? (const void *)funcs.data : "", (int)funcs.len,
+                      SQLITE_STATIC);
+    r = step_done(st);
+  }
+  buf_done(&totals);
+  buf_done(&funcs);
+  return r;
+}
+
+static int sig_add(struct buf *sig, const char *type, const char *unit) {
+  return buf_printf(sig, "%zu:%s%zu:%s", strlen(type), type, strlen(unit), unit);
+}
+
+int pprof_rollup_sig_parse(const char *sig, int64_t *ret_default, size_t max, const char **types,
+                           size_t *type_lens, const char **units, size_t *unit_lens) {
+  const char *p = sig;
+  char *end;
+  size_t n = 0;
+  long long def;
+
+  errno = 0;
+  def = strtoll(p, &end, 10);
+  if (end == p || errno || *end != ';')
+    return -EBADMSG;
+  p = end + 1;
+  while (*p) {
+    const char *str[2];
+    size_t len[2];
+    for (int k = 0; k < 2; k++) {
+      unsigned long long l;
+      if (*p < '0' || *p > '9')
+        return -EBADMSG;
+      l = strtoull(p, &end, 10);
+      if (*end != ':' || l > strlen(end + 1))
+        return -EBADMSG;
+      str[k] = end + 1;
+      len[k] = (size_t)l;
+      p = end + 1 + l;
+    }
+    if (n < max) {
+      types[n] = str[0];
+      type_lens[n] = len[0];
+      units[n] = str[1];
+      unit_lens[n] = len[1];
+    }
+    n++;
+  }
+  *ret_default = def;
+  return (int)MIN(n, (size_t)INT32_MAX);
+}
+
+int pprof_rollup_add(struct store *s, int64_t capture_id, const struct pprof_detail *d,
+                     const uint8_t *funcs, size_t funcs_len) {
+  sqlite3_stmt *st;
+  struct buf sig, totals;
+  struct cell c;
+  struct unit u;
+  char *target = NULL, *instance = NULL, *type = NULL;
+  int rc, r = 0;
+
+  if (d->n_types == 0)
+    return 0; /* no rows for queries to read */
+  st = store_stmt(s, sql_capture);
+  if (!st)
+    return -EIO;
+  sqlite3_bind_int64(st, 1, capture_id);
+  rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? -ENOENT : sql_err(rc);
+  }
+  if (strcmp((const char *)sqlite3_column_text(st, 5), "ok") != 0) {
+    sqlite3_reset(st);
+    return 0; /* queries count ok captures only */
+  }
+  target = xstrdup((const char *)sqlite3_column_text(st, 0));
+  instance = xstrdup((const char *)sqlite3_column_text(st, 1));
+  type = xstrdup((const char *)sqlite3_column_text(st, 2));
+  memset(&u, 0, sizeof(u));
+  u.labelset_id = sqlite3_column_int64(st, 3);
+  u.first_ms = u.last_ms = sqlite3_column_int64(st, 4);
+  sqlite3_reset(st);
+  c = (struct cell){target, instance, type, pprof_rollup_hour(u.first_ms)};
+
+  buf_init(&sig, SIZE_MAX);
+  buf_init(&totals, SIZE_MAX);
+  r = buf_printf(&sig, "%d;", d->default_type);
+  for (size_t i = 0; i < d->n_types && r == 0; i++) {
+    r = sig_add(&sig, d->types[i].type, d->types[i].unit);
+    if (r == 0)
+      r = put_total(&totals, d->types[i].total);
+  }
+  if (r == 0)
+    r = buf_terminate(&sig);
+  if (r < 0) {
+    r = -ENOMEM;
+    goto out;
+  }
+  u.sig = (const char *)sig.data;
+  u.n_sec = d->n_types;
+  u.count = 1;
+  u.totals = totals.data;
+  u.totals_len = totals.len;
+  u.funcs = funcs;
+  u.funcs_len = funcs_len;
+  r = add_unit(s, &c, &u);
+out:
+  buf_done(&sig);
+  buf_done(&totals);
+  free(target);
+  free(instance);
+  free(type);
+  return r;
+}
+
+/* ---- repair ---- */
+
+/* One ok capture of a cell with its sample types, read back from the
+ * rows. Returns 1 when it has no sample types (nothing to add). */
+static int add_stored(struct store *s, const struct cell *c, sqlite3_stmt *cap) {
+  sqlite3_stmt *st = store_stmt(s, sql_types);
+  struct buf sig, totals;
+  struct unit u;
+  int rc = SQLITE_DONE, r;
+
+  if (!st)
+    return -EIO;
+  memset(&u, 0, sizeof(u));
+  u.labelset_id = sqlite3_column_int64(cap, 1);
+  u.first_ms = u.last_ms = sqlite3_column_int64(cap, 2);
+  u.count = 1;
+  u.funcs = sqlite3_column_blob(cap, 4);
+  u.funcs_len = (size_t)sqlite3_column_bytes(cap, 4);
+  buf_init(&sig, SIZE_MAX);
+  buf_init(&totals, SIZE_MAX);
+  r = buf_printf(&sig, "%d;", sqlite3_column_int(cap, 3));
+  sqlite3_bind_int64(st, 1, sqlite3_column_int64(cap, 0));
+  while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_int64(st, 0) != (int64_t)u.n_sec) {
+      r = -EBADMSG; /* sections are numbered by idx */
+      break;
+    }
+    r = sig_add(&sig, (const char *)sqlite3_column_text(st, 1),
+                (const char *)sqlite3_column_text(st, 2));
+    if (r == 0)
+      r = put_total(&totals, sqlite3_column_int64(st, 3));
+    u.n_sec++;
+  }
+  if (r == 0 && rc != SQLITE_DONE)
+    r = sql_err(rc);
+  sqlite3_reset(st);
+  if (r == 0)
+    r = buf_terminate(&sig);
+  if (r == 0 && u.n_sec == 0)
+    r = 1;
+  if (r == 0) {
+    u.sig = (const char *)sig.data;
+    u.totals = totals.data;
+    u.totals_len = totals.len;
+    r = add_unit(s, c, &u);
+  }
+  buf_done(&sig);
+  buf_done(&totals);
+  return r;
+}
+
+static int rebuild_cell(struct store *s, const struct cell *c) {
+  sqlite3_stmt *st = store_stmt(s, sql_cell_delete), *cap = NULL;
+  sqlite3 *db = store_db(s);
+  int rc, r;
+
+  if (!st)
+    return -EIO;
+  rc = sqlite3_exec(db, "SAVEPOINT pprof_rollup_cell", NULL, NULL, NULL);
+  if (rc != SQLITE_OK)
+    return sql_err(rc);
+  bind_cell(st, c);
+  r = step_done(st);
+  if (r == 0) {
+    rc = sqlite3_prepare_v2(db, sql_cell_captures, -1, &cap, NULL);
+    r = rc == SQLITE_OK ? 0 : sql_err(rc);
+  }
+  if (r == 0) {
+    bind_cell(cap, c);
+    sqlite3_bind_int64(cap, 4, c->hour * PPROF_ROLLUP_MS);
+    sqlite3_bind_int64(cap, 5, (c->hour + 1) * PPROF_ROLLUP_MS);
+    while ((rc = sqlite3_step(cap)) == SQLITE_ROW) {
+      r = add_stored(s, c, cap);
+      if (r < 0)
+        break;
+      r = 0;
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+      r = sql_err(rc);
+  }
+  sqlite3_finalize(cap);
+  if (r == -EBADMSG) {
+    /* Leave the cell stale: queries read it raw and report the bad rows. */
+    sqlite3_exec(db, "ROLLBACK TO pprof_rollup_cell", NULL, NULL, NULL);
+    r = 0;
+  }
+  if (r < 0) {
+    sqlite3_exec(db, "ROLLBACK TO pprof_rollup_cell", NULL, NULL, NULL);
+    sqlite3_exec(db, "RELEASE pprof_rollup_cell", NULL, NULL, NULL);
+    return r;
+  }
+  rc = sqlite3_exec(db, "RELEASE pprof_rollup_cell", NULL, NULL, NULL);
+  return rc == SQLITE_OK ? 0 : sql_err(rc);
+}
+
+struct cell_list {
+  struct cell *v;
+  size_t n;
+};
+
+int pprof_rollup_repair(struct store *s) {
+  sqlite3_stmt *st = store_stmt(s, sql_stale_cells);
+  struct cell_list l = {NULL, 0};
+  int rc, r = 0;
+
+  if (!st)
+    return -EIO;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_int64(st, 3) <= INT64_MIN / PPROF_ROLLUP_MS + 1 ||
+        sqlite3_column_int64(st, 3) >= INT64_MAX / PPROF_ROLLUP_MS - 1)
+      continue; /* no hour range to read; stays stale */
+    l.v = xreallocarray(l.v, l.n + 1, sizeof(*l.v));
+    l.v[l.n].target = xstrdup((const char *)sqlite3_column_text(st, 0));
+    l.v[l.n].instance = xstrdup((const char *)sqlite3_column_text(st, 1));
+    l.v[l.n].type = xstrdup((const char *)sqlite3_column_text(st, 2));
+    l.v[l.n].hour = sqlite3_column_int64(st, 3);
+    l.n++;
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE)
+    r = sql_err(rc);
+  for (size_t i = 0; i < l.n && r == 0; i++)
+    r = rebuild_cell(s, &l.v[i]);
+  for (size_t i = 0; i < l.n; i++) {
+    free(l.v[i].target);
+    free(l.v[i].instance);
+    free(l.v[i].type);
+  }
+  free(l.v);
+  return r;
+}

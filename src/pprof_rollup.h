@@ -1,0 +1,59 @@
+/* Hourly rollups of the pprof function rows, so that `pprofctl top` over
+ * many captures reads one summed row per hour and series instead of one
+ * row per capture.
+ *
+ * pprof_rollups holds, per (target, instance, type, hour, labelset,
+ * sample-type signature), the number of captures, their first and last
+ * start times, the wrapped sums of their sample-type totals and a funcs
+ * blob in the format of pprof_profiles.funcs with the summed (function,
+ * flat, cum) triples. Sums wrap like pp_add(), so they do not depend on
+ * the order in which captures were added.
+ *
+ * A "cell" is (target, instance, type, hour). Every ok capture with pprof
+ * rows is added to its cell's rollup in the transaction that stores the
+ * rows (pprof_rows_store). Anything else that changes a cell (deleting a
+ * capture, or its pprof rows, or updating them) marks all rollup rows of
+ * the cell stale through triggers, in the same statement; queries read
+ * stale cells from the raw rows, and pprof_rollup_repair() rebuilds them
+ * (pruning does so in each batch's transaction). */
+#ifndef PPROFD_PPROF_ROLLUP_H
+#define PPROFD_PPROF_ROLLUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct pprof_detail;
+
+#define PPROF_ROLLUP_MS INT64_C(3600000)
+
+/* Schema version 2: the table, its triggers, and stale placeholders for
+ * every cell that already has pprof rows (pprof_rollup_repair() fills
+ * them after the migration). */
+extern const char store_schema_pprof_rollup[];
+
+/* floor(ms / PPROF_ROLLUP_MS) */
+int64_t pprof_rollup_hour(int64_t ms);
+
+/* Adds capture_id (already in captures, status ok) with its encoded funcs
+ * blob to its rollup row. The caller holds the transaction. */
+int pprof_rollup_add(struct store *s, int64_t capture_id, const struct pprof_detail *d,
+                     const uint8_t *funcs, size_t funcs_len);
+
+/* Rebuilds every stale cell from the raw rows; cells without captures
+ * lose their rollup rows. The caller holds the transaction. Cells whose
+ * raw rows cannot be decoded stay stale (queries then read them raw and
+ * report the corruption). */
+int pprof_rollup_repair(struct store *s);
+
+/* The signature of a capture's sample types: "<default>;" followed by
+ * "<len>:<type><len>:<unit>" per type. pprof_rollup_sig_parse() returns
+ * the number of types and writes up to max (type, unit) pointer/length
+ * pairs into the arrays, or -EBADMSG. */
+int pprof_rollup_sig_parse(const char *sig, int64_t *ret_default, size_t max, const char **types,
+                           size_t *type_lens, const char **units, size_t *unit_lens);
+
+/* Reads value number idx of a totals blob (zigzag varints). */
+int pprof_rollup_total(const uint8_t *p, size_t len, size_t idx, int64_t *ret);
+
+#endif
