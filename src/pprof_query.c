@@ -87,7 +87,7 @@ struct scan {
   int64_t acc_group;  /* the group acc holds, -1 for none */
   int64_t want_index; /* -1 when matching by name or default */
   const char *want_name, *want_noinuse;
-  struct keymap stale; /* rollup cells read raw: target\0instance\0type\0hour */
+  struct keymap stale; /* rollup cells read raw: target\0instance\0type\0span:bucket */
   int64_t cur_capture;
   bool cur_matched;
   char *err;
@@ -309,30 +309,36 @@ static int run_scan(struct scan *sc, const struct store_filter *f) {
   return scan_all(sc, f);
 }
 
-/* ---- hourly rollups ----
- * Whole hours of the selection come from pprof_rollups, the partial
- * hours at the edges and the stale cells from the captures' own rows.
- * Any surprise (captures disagreeing on the sample type, a corrupt row)
- * returns -EAGAIN: the caller then answers from the raw rows alone, so
- * errors read exactly as without rollups. */
+/* ---- rollups ----
+ * Whole days of the selection come from the daily rollups, whole hours
+ * of the partial days from the hourly ones, the partial hours at the
+ * edges and the stale cells from the captures' own rows. Any surprise
+ * (captures disagreeing on the sample type, a corrupt row) returns
+ * -EAGAIN: the caller then answers from the raw rows alone, so errors read
+ * exactly as without rollups. */
 
 #define ROLLUP_MAX_TYPES 32
 
 static const char sql_rollups[] =
-    "SELECT c.target, c.instance, c.type, c.hour, c.signature, c.stale, c.captures, c.first_ms,"
+    "SELECT c.target, c.instance, c.type, c.bucket, c.signature, c.stale, c.captures, c.first_ms,"
     " c.last_ms, c.totals, c.funcs FROM pprof_rollups c";
 static const char sql_stale[] =
-    "SELECT DISTINCT c.target, c.instance, c.type, c.hour FROM pprof_rollups c";
+    "SELECT DISTINCT c.target, c.instance, c.type, c.bucket FROM pprof_rollups c";
 
-static char *cell_key(const char *target, const char *instance, const char *type, int64_t hour,
-                      size_t *ret_len) {
+struct cells {
+  struct store_filter *v; /* target, instance, type and time range */
+  size_t n;
+};
+
+static char *cell_key(const char *target, const char *instance, const char *type, int64_t span,
+                      int64_t bucket, size_t *ret_len) {
   size_t lt = strlen(target), li = strlen(instance), ly = strlen(type);
-  char *k = xmalloc(lt + li + ly + 32);
+  char *k = xmalloc(lt + li + ly + 48);
   int n;
   memcpy(k, target, lt + 1);
   memcpy(k + lt + 1, instance, li + 1);
   memcpy(k + lt + li + 2, type, ly + 1);
-  n = snprintf(k + lt + li + ly + 3, 29, "%" PRId64, hour);
+  n = snprintf(k + lt + li + ly + 3, 45, "%" PRId64 ":%" PRId64, span, bucket);
   *ret_len = lt + li + ly + 3 + (size_t)n;
   return k;
 }
@@ -394,15 +400,14 @@ static int scan_rollup_row(struct scan *sc, sqlite3_stmt *st) {
   return 0;
 }
 
-/* Cells with a stale rollup row in the hour range, whatever their labels
- * (a stale cell may hold placeholder rows); they are read raw. */
-static int load_stale(struct scan *sc, const struct store_filter *fr, const char *range,
-                      struct store_filter **ret_cells, size_t *ret_n) {
-  struct store_filter *cells = NULL;
+/* Cells of one span with a stale rollup row in the bucket range,
+ * whatever their labels (a stale cell may hold placeholder rows); they
+ * are read raw. */
+static int load_stale(struct scan *sc, const struct store_filter *fr, int64_t span,
+                      const char *range, struct cells *cells) {
   struct store_filter fs = *fr;
   sqlite3_stmt *st = NULL;
   char *tail = xasprintf("AND c.stale%s", range);
-  size_t n = 0;
   int rc, r;
 
   fs.labels = NULL;
@@ -415,43 +420,43 @@ static int load_stale(struct scan *sc, const struct store_filter *fr, const char
     const char *t = (const char *)sqlite3_column_text(st, 0);
     const char *i = (const char *)sqlite3_column_text(st, 1);
     const char *y = (const char *)sqlite3_column_text(st, 2);
-    int64_t hour = sqlite3_column_int64(st, 3);
+    int64_t bucket = sqlite3_column_int64(st, 3);
+    struct store_filter *c;
     size_t klen;
     char *key;
-    if (hour <= INT64_MIN / PPROF_ROLLUP_MS + 1 || hour >= INT64_MAX / PPROF_ROLLUP_MS - 1) {
+    if (bucket <= INT64_MIN / span + 1 || bucket >= INT64_MAX / span - 1) {
       r = -EAGAIN;
       break;
     }
-    key = cell_key(t, i, y, hour, &klen);
+    key = cell_key(t, i, y, span, bucket, &klen);
     keymap_intern(&sc->stale, key, klen, NULL);
     free(key);
-    cells = xreallocarray(cells, n + 1, sizeof(*cells));
-    store_filter_init(&cells[n]);
-    cells[n].target = xstrdup(t);
-    cells[n].instance = xstrdup(i);
-    cells[n].type = xstrdup(y);
-    cells[n].since_ms = hour * PPROF_ROLLUP_MS;
-    cells[n].until_ms = (hour + 1) * PPROF_ROLLUP_MS;
-    n++;
+    cells->v = xreallocarray(cells->v, cells->n + 1, sizeof(*cells->v));
+    c = &cells->v[cells->n++];
+    store_filter_init(c);
+    c->target = xstrdup(t);
+    c->instance = xstrdup(i);
+    c->type = xstrdup(y);
+    c->since_ms = bucket * span;
+    c->until_ms = (bucket + 1) * span;
   }
   if (r == 0 && rc != SQLITE_DONE)
     r = -EIO;
   sqlite3_finalize(st);
-  *ret_cells = cells;
-  *ret_n = n;
   return r;
 }
 
-static void free_cells(struct store_filter *cells, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    free((void *)(uintptr_t)cells[i].target);
-    free((void *)(uintptr_t)cells[i].instance);
-    free((void *)(uintptr_t)cells[i].type);
+static void cells_done(struct cells *cells) {
+  for (size_t i = 0; i < cells->n; i++) {
+    free((void *)(uintptr_t)cells->v[i].target);
+    free((void *)(uintptr_t)cells->v[i].instance);
+    free((void *)(uintptr_t)cells->v[i].type);
   }
-  free(cells);
+  free(cells->v);
 }
 
-static int scan_rollups(struct scan *sc, const struct store_filter *fr, const char *range) {
+static int scan_rollups(struct scan *sc, const struct store_filter *fr, int64_t span,
+                        const char *range) {
   sqlite3_stmt *st = NULL;
   char *tail =
       xasprintf("AND NOT c.stale%s%s", range, sc->o->by_target ? " ORDER BY c.target" : "");
@@ -466,7 +471,7 @@ static int scan_rollups(struct scan *sc, const struct store_filter *fr, const ch
       size_t klen;
       char *key = cell_key(
           (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
-          (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3), &klen);
+          (const char *)sqlite3_column_text(st, 2), span, sqlite3_column_int64(st, 3), &klen);
       bool skip = keymap_find(&sc->stale, key, klen) >= 0;
       free(key);
       if (skip)
@@ -482,63 +487,70 @@ static int scan_rollups(struct scan *sc, const struct store_filter *fr, const ch
   return r;
 }
 
-static int64_t floor_hour(int64_t ms) {
-  return pprof_rollup_hour(ms);
+static int64_t ceil_bucket(int64_t ms, int64_t span) {
+  int64_t b = pprof_rollup_bucket(ms, span);
+  return b * span == ms ? b : b + 1;
 }
 
-static int64_t ceil_hour(int64_t ms) {
-  int64_t h = pprof_rollup_hour(ms);
-  return h * PPROF_ROLLUP_MS == ms ? h : h + 1;
+static int scan_range(struct scan *sc, const struct store_filter *f, int64_t a, int64_t b) {
+  struct store_filter one = *f;
+  one.since_ms = a;
+  one.until_ms = b;
+  return scan_all(sc, &one);
+}
+
+/* Captures of f in [a, b) (INT64_MIN, INT64_MAX: open): whole buckets of
+ * spans[level] from rollups, the rest from the next level or raw rows. */
+static int scan_piece(struct scan *sc, const struct store_filter *f, int64_t a, int64_t b,
+                      size_t level, struct cells *cells) {
+  int64_t span = pprof_rollup_spans[level];
+  bool has_lo = a != INT64_MIN, has_hi = b != INT64_MAX, last = level + 1 == PPROF_ROLLUP_N_SPANS;
+  int64_t lo = has_lo ? ceil_bucket(a, span) : 0, hi = has_hi ? pprof_rollup_bucket(b, span) : 0;
+  struct store_filter fr = *f;
+  char range[128];
+  int r;
+
+  if (has_lo && has_hi && lo >= hi)
+    return last ? scan_range(sc, f, a, b) : scan_piece(sc, f, a, b, level + 1, cells);
+  snprintf(range, sizeof(range), " AND c.span_ms = %" PRId64 "%s%" PRId64 "%s%" PRId64, span,
+           has_lo ? " AND c.bucket >= " : " AND 0 = ", has_lo ? lo : INT64_C(0),
+           has_hi ? " AND c.bucket < " : " AND 0 = ", has_hi ? hi : INT64_C(0));
+  fr.since_ms = INT64_MIN;
+  fr.until_ms = INT64_MAX;
+  fr.status = -1;
+  fr.limit = 0;
+  r = load_stale(sc, &fr, span, range, cells);
+  if (r == 0)
+    r = scan_rollups(sc, &fr, span, range);
+  if (r == 0 && has_lo && a < lo * span)
+    r = last ? scan_range(sc, f, a, lo * span) : scan_piece(sc, f, a, lo * span, level + 1, cells);
+  if (r == 0 && has_hi && hi * span < b)
+    r = last ? scan_range(sc, f, hi * span, b) : scan_piece(sc, f, hi * span, b, level + 1, cells);
+  return r;
 }
 
 static int run_rollup(struct scan *sc, const struct store_filter *f) {
-  const int64_t lim = INT64_C(1) << 60;
+  const int64_t lim = INT64_C(1) << 60, hour = PPROF_ROLLUP_HOUR_MS;
   bool has_lo = f->since_ms != INT64_MIN, has_hi = f->until_ms != INT64_MAX;
-  int64_t lo = 0, hi = 0;
-  struct store_filter fr = *f, *cells = NULL;
-  size_t n_cells = 0;
-  char range[96];
+  struct cells cells = {NULL, 0};
   int r;
 
   if ((has_lo && (f->since_ms < -lim || f->since_ms > lim)) ||
       (has_hi && (f->until_ms < -lim || f->until_ms > lim)))
     return -EAGAIN;
-  if (has_lo)
-    lo = ceil_hour(f->since_ms);
-  if (has_hi)
-    hi = floor_hour(f->until_ms);
-  if (has_lo && has_hi && lo >= hi)
+  if (has_lo && has_hi && ceil_bucket(f->since_ms, hour) >= pprof_rollup_bucket(f->until_ms, hour))
     return -EAGAIN; /* not one whole hour */
-  snprintf(range, sizeof(range), "%s%" PRId64 "%s%" PRId64,
-           has_lo ? " AND c.hour >= " : " AND 1 >= ", has_lo ? lo : INT64_C(0),
-           has_hi ? " AND c.hour < " : " AND 1 > ", has_hi ? hi : INT64_C(0));
-  fr.since_ms = INT64_MIN;
-  fr.until_ms = INT64_MAX;
-  fr.status = -1;
-  fr.limit = 0;
-  r = load_stale(sc, &fr, range, &cells, &n_cells);
-  if (r == 0)
-    r = scan_rollups(sc, &fr, range);
-  for (size_t i = 0; i < n_cells && r == 0; i++) {
+  r = scan_piece(sc, f, f->since_ms, f->until_ms, 0, &cells);
+  for (size_t i = 0; i < cells.n && r == 0; i++) {
     struct store_filter one = *f;
-    one.target = cells[i].target;
-    one.instance = cells[i].instance;
-    one.type = cells[i].type;
-    one.since_ms = cells[i].since_ms;
-    one.until_ms = cells[i].until_ms;
+    one.target = cells.v[i].target;
+    one.instance = cells.v[i].instance;
+    one.type = cells.v[i].type;
+    one.since_ms = cells.v[i].since_ms;
+    one.until_ms = cells.v[i].until_ms;
     r = scan_all(sc, &one);
   }
-  if (r == 0 && has_lo && f->since_ms < lo * PPROF_ROLLUP_MS) {
-    struct store_filter edge = *f;
-    edge.until_ms = lo * PPROF_ROLLUP_MS;
-    r = scan_all(sc, &edge);
-  }
-  if (r == 0 && has_hi && hi * PPROF_ROLLUP_MS < f->until_ms) {
-    struct store_filter edge = *f;
-    edge.since_ms = hi * PPROF_ROLLUP_MS;
-    r = scan_all(sc, &edge);
-  }
-  free_cells(cells, n_cells);
+  cells_done(&cells);
   return r;
 }
 

@@ -11,19 +11,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* floor(ms / 3600000) in SQL (% truncates toward zero like C). */
-#define HOUR_OF(x) "((" x " - (((" x " % 3600000) + 3600000) % 3600000)) / 3600000)"
-#define MARK_STALE_OLD                                                                             \
-  "UPDATE pprof_rollups SET stale = 1 WHERE stale = 0 AND target = OLD.target"                     \
-  " AND instance = OLD.instance AND type = OLD.type AND hour = " HOUR_OF("OLD.started_at_ms")
-#define MARK_STALE_NEW                                                                             \
-  "UPDATE pprof_rollups SET stale = 1 WHERE stale = 0 AND target = NEW.target"                     \
-  " AND instance = NEW.instance AND type = NEW.type AND hour = " HOUR_OF("NEW.started_at_ms")
-#define MARK_STALE_BY_ID_HEAD                                                                      \
-  "UPDATE pprof_rollups SET stale = 1 WHERE stale = 0 AND (target, instance, type, hour) IN"       \
-  " (SELECT target, instance, type, " HOUR_OF("started_at_ms") " FROM captures WHERE id = "
-#define MARK_STALE_OLD_ID MARK_STALE_BY_ID_HEAD "OLD.capture_id)"
-#define MARK_STALE_NEW_ID MARK_STALE_BY_ID_HEAD "NEW.capture_id)"
+/* floor(x / span) in SQL (% truncates toward zero like C). */
+#define BUCKET_OF(x, span) "((" x " - (((" x " % " span ") + " span ") % " span ")) / " span ")"
+#define MARK_ONE(row, span)                                                                        \
+  "UPDATE pprof_rollups SET stale = 1 WHERE stale = 0 AND target = " row ".target"                 \
+  " AND instance = " row ".instance AND type = " row ".type AND span_ms = " span                   \
+  " AND bucket = " BUCKET_OF(row ".started_at_ms", span) "; "
+#define MARK_STALE(row) MARK_ONE(row, "3600000") MARK_ONE(row, "86400000")
+#define MARK_ONE_ID(id, span)                                                                      \
+  "UPDATE pprof_rollups SET stale = 1 WHERE stale = 0 AND span_ms = " span " AND"                  \
+  " (target, instance, type, bucket) IN (SELECT target, instance, type, " BUCKET_OF(               \
+      "started_at_ms", span) " FROM captures WHERE id = " id "); "
+#define MARK_STALE_ID(id) MARK_ONE_ID(id, "3600000") MARK_ONE_ID(id, "86400000")
+#define PLACEHOLDERS(span)                                                                         \
+  "INSERT OR IGNORE INTO pprof_rollups (target, instance, type, span_ms, bucket, labelset_id,"     \
+  " signature, stale, captures, first_ms, last_ms, totals, funcs)"                                 \
+  " SELECT DISTINCT c.target, c.instance, c.type, " span ", " BUCKET_OF(                           \
+      "c.started_at_ms", span) ", 0, '', 1, 0, 0, 0, x'', x''"                                     \
+                               " FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id;"
 
 /* The cell index serves the writer's lookup, the triggers and queries by
  * target; the type index queries over all targets; the partial index
@@ -35,7 +40,8 @@ const char store_schema_pprof_rollup[] =
     "  target TEXT NOT NULL,"
     "  instance TEXT NOT NULL,"
     "  type TEXT NOT NULL,"
-    "  hour INTEGER NOT NULL,"
+    "  span_ms INTEGER NOT NULL,"
+    "  bucket INTEGER NOT NULL,"
     "  labelset_id INTEGER NOT NULL,"
     "  signature TEXT NOT NULL,"
     "  stale INTEGER NOT NULL DEFAULT 0,"
@@ -46,46 +52,45 @@ const char store_schema_pprof_rollup[] =
     "  funcs BLOB NOT NULL"
     ");"
     "CREATE UNIQUE INDEX pprof_rollups_by_cell"
-    " ON pprof_rollups(target, instance, type, hour, labelset_id, signature);"
-    "CREATE INDEX pprof_rollups_by_type ON pprof_rollups(type, hour);"
-    "CREATE INDEX pprof_rollups_stale ON pprof_rollups(target, instance, type, hour) WHERE stale;"
+    " ON pprof_rollups(target, instance, type, span_ms, bucket, labelset_id, signature);"
+    "CREATE INDEX pprof_rollups_by_type ON pprof_rollups(type, span_ms, bucket);"
+    "CREATE INDEX pprof_rollups_stale"
+    " ON pprof_rollups(target, instance, type, span_ms, bucket) WHERE stale;"
     "CREATE TRIGGER pprof_rollups_capture_delete BEFORE DELETE ON captures"
-    " BEGIN " MARK_STALE_OLD "; END;"
+    " BEGIN " MARK_STALE("OLD") "END;"
     "CREATE TRIGGER pprof_rollups_capture_update AFTER UPDATE OF target, instance, type,"
     " started_at_ms, status, labelset_id ON captures"
-    " BEGIN " MARK_STALE_OLD "; " MARK_STALE_NEW "; END;"
+    " BEGIN " MARK_STALE("OLD") MARK_STALE("NEW") "END;"
     "CREATE TRIGGER pprof_rollups_profile_delete AFTER DELETE ON pprof_profiles"
-    " BEGIN " MARK_STALE_OLD_ID "; END;"
+    " BEGIN " MARK_STALE_ID("OLD.capture_id") "END;"
     "CREATE TRIGGER pprof_rollups_profile_update AFTER UPDATE ON pprof_profiles"
-    " BEGIN " MARK_STALE_OLD_ID "; " MARK_STALE_NEW_ID "; END;"
+    " BEGIN " MARK_STALE_ID("OLD.capture_id") MARK_STALE_ID("NEW.capture_id") "END;"
     "CREATE TRIGGER pprof_rollups_types_delete AFTER DELETE ON pprof_sample_types"
-    " BEGIN " MARK_STALE_OLD_ID "; END;"
+    " BEGIN " MARK_STALE_ID("OLD.capture_id") "END;"
     "CREATE TRIGGER pprof_rollups_types_update AFTER UPDATE ON pprof_sample_types"
-    " BEGIN " MARK_STALE_OLD_ID "; " MARK_STALE_NEW_ID "; END;"
+    " BEGIN " MARK_STALE_ID("OLD.capture_id") MARK_STALE_ID("NEW.capture_id") "END;"
     /* Existing cells, as stale placeholders for pprof_rollup_repair(). */
-    "INSERT OR IGNORE INTO pprof_rollups (target, instance, type, hour, labelset_id, signature,"
-    " stale, captures, first_ms, last_ms, totals, funcs)"
-    " SELECT DISTINCT c.target, c.instance, c.type, " HOUR_OF("c.started_at_ms") ", 0, '', 1, 0,"
-    " 0, 0, x'', x'' FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id;";
+    PLACEHOLDERS("3600000") PLACEHOLDERS("86400000");
 /* clang-format on */
 
 static const char sql_capture[] =
     "SELECT target, instance, type, labelset_id, started_at_ms, status FROM captures WHERE id = ?1";
 static const char sql_find[] =
     "SELECT id, totals, funcs FROM pprof_rollups WHERE target = ?1 AND instance = ?2"
-    " AND type = ?3 AND hour = ?4 AND labelset_id = ?5 AND signature = ?6";
+    " AND type = ?3 AND span_ms = ?4 AND bucket = ?5 AND labelset_id = ?6 AND signature = ?7";
 static const char sql_update[] =
     "UPDATE pprof_rollups SET captures = captures + ?2, first_ms = min(first_ms, ?3),"
     " last_ms = max(last_ms, ?4), totals = ?5, funcs = ?6 WHERE id = ?1";
 static const char sql_insert[] =
-    "INSERT INTO pprof_rollups (target, instance, type, hour, labelset_id, signature, stale,"
-    " captures, first_ms, last_ms, totals, funcs) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+    "INSERT INTO pprof_rollups (target, instance, type, span_ms, bucket, labelset_id, signature,"
+    " stale, captures, first_ms, last_ms, totals, funcs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
     " EXISTS (SELECT 1 FROM pprof_rollups WHERE target = ?1 AND instance = ?2 AND type = ?3"
-    " AND hour = ?4 AND stale), ?7, ?8, ?9, ?10, ?11)";
+    " AND span_ms = ?4 AND bucket = ?5 AND stale), ?8, ?9, ?10, ?11, ?12)";
 static const char sql_stale_cells[] =
-    "SELECT DISTINCT target, instance, type, hour FROM pprof_rollups WHERE stale";
-static const char sql_cell_delete[] =
-    "DELETE FROM pprof_rollups WHERE target = ?1 AND instance = ?2 AND type = ?3 AND hour = ?4";
+    "SELECT DISTINCT target, instance, type, span_ms, bucket FROM pprof_rollups WHERE stale";
+static const char sql_cell_delete[] = "DELETE FROM pprof_rollups WHERE target = ?1"
+                                      " AND instance = ?2 AND type = ?3 AND span_ms = ?4"
+                                      " AND bucket = ?5";
 static const char sql_cell_captures[] =
     "SELECT c.id, c.labelset_id, c.started_at_ms, p.default_sample_type, p.funcs"
     " FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id"
@@ -94,9 +99,12 @@ static const char sql_cell_captures[] =
 static const char sql_types[] =
     "SELECT idx, type, unit, total FROM pprof_sample_types WHERE capture_id = ?1 ORDER BY idx";
 
-int64_t pprof_rollup_hour(int64_t ms) {
-  int64_t h = ms / PPROF_ROLLUP_MS;
-  return (ms % PPROF_ROLLUP_MS < 0) ? h - 1 : h;
+const int64_t pprof_rollup_spans[PPROF_ROLLUP_N_SPANS] = {PPROF_ROLLUP_DAY_MS,
+                                                          PPROF_ROLLUP_HOUR_MS};
+
+int64_t pprof_rollup_bucket(int64_t ms, int64_t span_ms) {
+  int64_t b = ms / span_ms;
+  return (ms % span_ms < 0) ? b - 1 : b;
 }
 
 static int sql_err(int rc) {
@@ -233,7 +241,7 @@ static int merge_funcs(const uint8_t *a, size_t alen, const uint8_t *b, size_t b
 
 struct cell {
   char *target, *instance, *type;
-  int64_t hour;
+  int64_t span_ms, bucket;
 };
 
 struct unit {
@@ -249,7 +257,8 @@ static void bind_cell(sqlite3_stmt *st, const struct cell *c) {
   sqlite3_bind_text(st, 1, c->target, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, c->instance, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 3, c->type, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 4, c->hour);
+  sqlite3_bind_int64(st, 4, c->span_ms);
+  sqlite3_bind_int64(st, 5, c->bucket);
 }
 
 static int add_unit(struct store *s, const struct cell *c, const struct unit *u) {
@@ -261,8 +270,8 @@ static int add_unit(struct store *s, const struct cell *c, const struct unit *u)
   if (!st)
     return -EIO;
   bind_cell(st, c);
-  sqlite3_bind_int64(st, 5, u->labelset_id);
-  sqlite3_bind_text(st, 6, u->sig, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 6, u->labelset_id);
+  sqlite3_bind_text(st, 7, u->sig, -1, SQLITE_STATIC);
   rc = sqlite3_step(st);
   if (rc == SQLITE_DONE) {
     sqlite3_reset(st);
@@ -270,14 +279,14 @@ static int add_unit(struct store *s, const struct cell *c, const struct unit *u)
     if (!st)
       return -EIO;
     bind_cell(st, c);
-    sqlite3_bind_int64(st, 5, u->labelset_id);
-    sqlite3_bind_text(st, 6, u->sig, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, u->count);
-    sqlite3_bind_int64(st, 8, u->first_ms);
-    sqlite3_bind_int64(st, 9, u->last_ms);
-    sqlite3_bind_blob(st, 10, u->totals_len ? (const void *)u->totals : "", (int)u->totals_len,
+    sqlite3_bind_int64(st, 6, u->labelset_id);
+    sqlite3_bind_text(st, 7, u->sig, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, u->count);
+    sqlite3_bind_int64(st, 9, u->first_ms);
+    sqlite3_bind_int64(st, 10, u->last_ms);
+    sqlite3_bind_blob(st, 11, u->totals_len ? (const void *)u->totals : "", (int)u->totals_len,
                       SQLITE_STATIC);
-    sqlite3_bind_blob(st, 11, u->funcs_len ? (const void *)u->funcs : "", (int)u->funcs_len,
+    sqlite3_bind_blob(st, 12, u->funcs_len ? (const void *)u->funcs : "", (int)u->funcs_len,
                       SQLITE_STATIC);
     return step_done(st);
   }
@@ -387,7 +396,6 @@ int pprof_rollup_add(struct store *s, int64_t capture_id, const struct pprof_det
   u.labelset_id = sqlite3_column_int64(st, 3);
   u.first_ms = u.last_ms = sqlite3_column_int64(st, 4);
   sqlite3_reset(st);
-  c = (struct cell){target, instance, type, pprof_rollup_hour(u.first_ms)};
 
   buf_init(&sig, SIZE_MAX);
   buf_init(&totals, SIZE_MAX);
@@ -410,7 +418,11 @@ int pprof_rollup_add(struct store *s, int64_t capture_id, const struct pprof_det
   u.totals_len = totals.len;
   u.funcs = funcs;
   u.funcs_len = funcs_len;
-  r = add_unit(s, &c, &u);
+  for (size_t i = 0; i < PPROF_ROLLUP_N_SPANS && r == 0; i++) {
+    c = (struct cell){target, instance, type, pprof_rollup_spans[i],
+                      pprof_rollup_bucket(u.first_ms, pprof_rollup_spans[i])};
+    r = add_unit(s, &c, &u);
+  }
 out:
   buf_done(&sig);
   buf_done(&totals);
@@ -488,9 +500,11 @@ static int rebuild_cell(struct store *s, const struct cell *c) {
     r = rc == SQLITE_OK ? 0 : sql_err(rc);
   }
   if (r == 0) {
-    bind_cell(cap, c);
-    sqlite3_bind_int64(cap, 4, c->hour * PPROF_ROLLUP_MS);
-    sqlite3_bind_int64(cap, 5, (c->hour + 1) * PPROF_ROLLUP_MS);
+    sqlite3_bind_text(cap, 1, c->target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(cap, 2, c->instance, -1, SQLITE_STATIC);
+    sqlite3_bind_text(cap, 3, c->type, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(cap, 4, c->bucket * c->span_ms);
+    sqlite3_bind_int64(cap, 5, (c->bucket + 1) * c->span_ms);
     while ((rc = sqlite3_step(cap)) == SQLITE_ROW) {
       r = add_stored(s, c, cap);
       if (r < 0)
@@ -528,14 +542,17 @@ int pprof_rollup_repair(struct store *s) {
   if (!st)
     return -EIO;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_int64(st, 3) <= INT64_MIN / PPROF_ROLLUP_MS + 1 ||
-        sqlite3_column_int64(st, 3) >= INT64_MAX / PPROF_ROLLUP_MS - 1)
-      continue; /* no hour range to read; stays stale */
+    int64_t span = sqlite3_column_int64(st, 3), bucket = sqlite3_column_int64(st, 4);
+    if (span != PPROF_ROLLUP_HOUR_MS && span != PPROF_ROLLUP_DAY_MS)
+      continue;
+    if (bucket <= INT64_MIN / span + 1 || bucket >= INT64_MAX / span - 1)
+      continue; /* no time range to read; stays stale */
     l.v = xreallocarray(l.v, l.n + 1, sizeof(*l.v));
     l.v[l.n].target = xstrdup((const char *)sqlite3_column_text(st, 0));
     l.v[l.n].instance = xstrdup((const char *)sqlite3_column_text(st, 1));
     l.v[l.n].type = xstrdup((const char *)sqlite3_column_text(st, 2));
-    l.v[l.n].hour = sqlite3_column_int64(st, 3);
+    l.v[l.n].span_ms = span;
+    l.v[l.n].bucket = bucket;
     l.n++;
   }
   sqlite3_reset(st);

@@ -1,16 +1,19 @@
-/* Hourly rollups of the pprof function rows, so that `pprofctl top` over
- * many captures reads one summed row per hour and series instead of one
- * row per capture.
+/* Hourly and daily rollups of the pprof function rows, so that `pprofctl
+ * top` over many captures reads one summed row per day (or hour) and
+ * series instead of one row per capture.
  *
- * pprof_rollups holds, per (target, instance, type, hour, labelset,
- * sample-type signature), the number of captures, their first and last
+ * pprof_rollups holds, per (target, instance, type, span, bucket,
+ * labelset, sample-type signature), where span is an hour or a UTC day
+ * and bucket = floor(started_at_ms / span), the number of captures, their
+ * first and last
  * start times, the wrapped sums of their sample-type totals and a funcs
  * blob in the format of pprof_profiles.funcs with the summed (function,
  * flat, cum) triples. Sums wrap like pp_add(), so they do not depend on
  * the order in which captures were added.
  *
- * A "cell" is (target, instance, type, hour). Every ok capture with pprof
- * rows is added to its cell's rollup in the transaction that stores the
+ * A "cell" is (target, instance, type, span, bucket). Every ok capture
+ * with pprof rows is added to its hour's and its day's rollup in the
+ * transaction that stores the
  * rows (pprof_rows_store). Anything else that changes a cell (deleting a
  * capture, or its pprof rows, or updating them) marks all rollup rows of
  * the cell stale through triggers, in the same statement; queries read
@@ -25,15 +28,19 @@
 struct store;
 struct pprof_detail;
 
-#define PPROF_ROLLUP_MS INT64_C(3600000)
+#define PPROF_ROLLUP_HOUR_MS INT64_C(3600000)
+#define PPROF_ROLLUP_DAY_MS INT64_C(86400000)
+#define PPROF_ROLLUP_N_SPANS 2
+/* Longest first. */
+extern const int64_t pprof_rollup_spans[PPROF_ROLLUP_N_SPANS];
 
 /* Schema version 2: the table, its triggers, and stale placeholders for
  * every cell that already has pprof rows (pprof_rollup_repair() fills
  * them after the migration). */
 extern const char store_schema_pprof_rollup[];
 
-/* floor(ms / PPROF_ROLLUP_MS) */
-int64_t pprof_rollup_hour(int64_t ms);
+/* floor(ms / span_ms) */
+int64_t pprof_rollup_bucket(int64_t ms, int64_t span_ms);
 
 /* Adds capture_id (already in captures, status ok) with its encoded funcs
  * blob to its rollup row. The caller holds the transaction. */

@@ -3,7 +3,8 @@
  * returns from the raw rows alone, over a store whose captures span
  * several hours, targets, instances and labels, also after pruning, after
  * deletions outside pruning (stale cells), after captures added to stale
- * cells, and after the schema migration that backfills the rollups. */
+ * cells, and after the schema migration that backfills the rollups.
+ * Ranges cut days and hours at both ends. */
 #include "config.h"
 
 #include <check.h>
@@ -69,11 +70,12 @@ static void put(struct fixture *fx, int i, int64_t at_ms) {
   capture_free(c);
 }
 
-/* 150 captures, one every 2.5 minutes from T0 - 20 min: about 6 hours,
- * two or three per series and hour. */
+/* Blocks of 50 captures, one every 2.5 minutes (two or three per series
+ * and hour), 20 hours apart: 150 captures cover parts of four UTC days
+ * and one whole day. */
 static void fill(struct fixture *fx, int from, int to) {
   for (int i = from; i < to; i++)
-    put(fx, i, T0 - 20 * MIN_MS + i * 150000 + (i % 7) * 1000);
+    put(fx, i, T0 - 20 * MIN_MS + (i / 50) * 20 * HOUR_MS + i * 150000 + (i % 7) * 1000);
 }
 
 static void fx_open(struct fixture *fx) {
@@ -208,14 +210,18 @@ static void compare_all(struct store *s, const char *stage) {
       {"env=dev team=red heap", NULL, NULL, "heap", INT64_MIN, INT64_MAX, dev_red, 2, 0, false},
       {"label target=db", NULL, NULL, NULL, T0 + HOUR_MS, INT64_MAX, tgt, 1, 0, true},
       {"no such label", NULL, NULL, NULL, INT64_MIN, INT64_MAX, none, 1, 0, false},
-      {"cut hours", NULL, NULL, NULL, T0 + 90 * MIN_MS, T0 + 255 * MIN_MS, NULL, 0, 0, true},
+      {"cut hours", NULL, NULL, NULL, T0 + 5 * MIN_MS, T0 + 125 * MIN_MS, NULL, 0, 0, true},
       {"cut hours cpu api", "api", NULL, "cpu", T0 + 50 * MIN_MS, T0 + 301 * MIN_MS, NULL, 0, 0,
        false},
       {"since aligned", NULL, NULL, NULL, T0 + 2 * HOUR_MS, INT64_MAX, NULL, 0, 0, true},
       {"until only", NULL, NULL, "heap", INT64_MIN, T0 + 210 * MIN_MS, NULL, 0, 0, true},
       {"within an hour", NULL, NULL, NULL, T0 + 65 * MIN_MS, T0 + 110 * MIN_MS, NULL, 0, 0, false},
       {"wide", NULL, NULL, NULL, T0 - 100 * HOUR_MS, T0 + 100 * HOUR_MS, NULL, 0, 0, true},
-      {"empty range", NULL, NULL, NULL, T0 + 50 * HOUR_MS, T0 + 60 * HOUR_MS, NULL, 0, 0, false},
+      {"empty range", NULL, NULL, NULL, T0 + 70 * HOUR_MS, T0 + 80 * HOUR_MS, NULL, 0, 0, false},
+      {"one day", NULL, NULL, NULL, T0, T0 + 24 * HOUR_MS, NULL, 0, 0, true},
+      {"days and hours", NULL, NULL, "heap", T0 - 150 * MIN_MS, T0 + 2890 * MIN_MS, NULL, 0, 0,
+       true},
+      {"across midnight", NULL, NULL, NULL, T0 + 20 * HOUR_MS, T0 + 46 * HOUR_MS, prod, 1, 0, true},
       {"limit", NULL, NULL, "cpu", INT64_MIN, INT64_MAX, NULL, 0, 7, false},
   };
   for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -244,11 +250,14 @@ static int64_t stale_rows(struct store *s) {
   return query_int(s, "SELECT count(*) FROM pprof_rollups WHERE stale");
 }
 
-/* Rollup rows account for every ok capture with pprof rows. */
+/* Rollup rows of each span account for every ok capture with pprof rows. */
 static void check_counts(struct store *s) {
-  ck_assert_int_eq(query_int(s, "SELECT sum(captures) FROM pprof_rollups"),
-                   query_int(s, "SELECT count(*) FROM captures c JOIN pprof_profiles p"
-                                " ON p.capture_id = c.id WHERE c.status = 'ok'"));
+  int64_t n = query_int(s, "SELECT count(*) FROM captures c JOIN pprof_profiles p"
+                           " ON p.capture_id = c.id WHERE c.status = 'ok'");
+  ck_assert_int_eq(query_int(s, "SELECT sum(captures) FROM pprof_rollups WHERE span_ms = 3600000"),
+                   n);
+  ck_assert_int_eq(query_int(s, "SELECT sum(captures) FROM pprof_rollups WHERE span_ms = 86400000"),
+                   n);
 }
 
 START_TEST(test_rollup_matches_raw) {
@@ -260,7 +269,8 @@ START_TEST(test_rollup_matches_raw) {
   fill(&fx, 0, N_CAPTURES);
   ck_assert_int_eq(stale_rows(fx.s), 0);
   /* several captures per hour and series: rows are really summed */
-  ck_assert_int_lt(query_int(fx.s, "SELECT count(*) FROM pprof_rollups"), N_CAPTURES);
+  ck_assert_int_lt(query_int(fx.s, "SELECT count(*) FROM pprof_rollups WHERE span_ms = 3600000"),
+                   N_CAPTURES);
   check_counts(fx.s);
   compare_all(fx.s, "fresh");
 
@@ -273,15 +283,17 @@ START_TEST(test_rollup_matches_raw) {
 
   /* Deleting outside pruning marks cells stale; queries read them raw. */
   sql = xasprintf("DELETE FROM captures WHERE started_at_ms BETWEEN %" PRId64 " AND %" PRId64,
-                  T0 + 130 * MIN_MS, T0 + 140 * MIN_MS);
+                  T0 + 60 * MIN_MS, T0 + 70 * MIN_MS);
   exec_sql(fx.s, sql);
   free(sql);
   exec_sql(fx.s, "DELETE FROM pprof_profiles WHERE capture_id ="
                  " (SELECT max(id) FROM captures WHERE type = 'heap')");
   ck_assert_int_gt(stale_rows(fx.s), 0);
   compare_all(fx.s, "stale");
-  /* New captures land in stale cells and new hours. */
-  fill(&fx, N_CAPTURES, N_CAPTURES + 12);
+  /* New captures land in stale cells and in new hours and days. */
+  for (int i = N_CAPTURES; i < N_CAPTURES + 12; i++)
+    put(&fx, i, T0 + 65 * MIN_MS + i * 1000);
+  fill(&fx, N_CAPTURES + 12, N_CAPTURES + 30);
   compare_all(fx.s, "stale + new");
   ck_assert_int_eq(store_begin(fx.s), 0);
   ck_assert_int_eq(pprof_rollup_repair(fx.s), 0);
@@ -319,12 +331,13 @@ START_TEST(test_migration_backfill) {
 END_TEST
 
 START_TEST(test_hour) {
-  ck_assert_int_eq(pprof_rollup_hour(0), 0);
-  ck_assert_int_eq(pprof_rollup_hour(HOUR_MS - 1), 0);
-  ck_assert_int_eq(pprof_rollup_hour(HOUR_MS), 1);
-  ck_assert_int_eq(pprof_rollup_hour(-1), -1);
-  ck_assert_int_eq(pprof_rollup_hour(-HOUR_MS), -1);
-  ck_assert_int_eq(pprof_rollup_hour(-HOUR_MS - 1), -2);
+  ck_assert_int_eq(pprof_rollup_bucket(0, HOUR_MS), 0);
+  ck_assert_int_eq(pprof_rollup_bucket(HOUR_MS - 1, HOUR_MS), 0);
+  ck_assert_int_eq(pprof_rollup_bucket(HOUR_MS, HOUR_MS), 1);
+  ck_assert_int_eq(pprof_rollup_bucket(-1, HOUR_MS), -1);
+  ck_assert_int_eq(pprof_rollup_bucket(-HOUR_MS, HOUR_MS), -1);
+  ck_assert_int_eq(pprof_rollup_bucket(-HOUR_MS - 1, HOUR_MS), -2);
+  ck_assert_int_eq(pprof_rollup_bucket(T0 + 24 * HOUR_MS - 1, 24 * HOUR_MS), T0 / 24 / HOUR_MS);
 }
 END_TEST
 
