@@ -434,57 +434,170 @@ out:
 
 /* ---- repair ---- */
 
-/* One ok capture of a cell with its sample types, read back from the
- * rows. Returns 1 when it has no sample types (nothing to add). */
-static int add_stored(struct store *s, const struct cell *c, sqlite3_stmt *cap) {
+/* The rows of one rebuilt cell, summed in memory: one entry per
+ * (labelset, signature), with every triple of every capture per section,
+ * sorted and summed once at the end. */
+struct pending {
+  int64_t labelset_id;
+  char *sig;
+  size_t n_sec;
+  int64_t count, first_ms, last_ms;
+  int64_t *totals;
+  struct triples *sec;
+};
+
+struct pending_list {
+  struct pending *v;
+  size_t n;
+};
+
+static void pending_done(struct pending_list *pl) {
+  for (size_t i = 0; i < pl->n; i++) {
+    for (size_t j = 0; j < pl->v[i].n_sec; j++)
+      triples_done(&pl->v[i].sec[j]);
+    free(pl->v[i].sec);
+    free(pl->v[i].totals);
+    free(pl->v[i].sig);
+  }
+  free(pl->v);
+}
+
+static struct pending *pending_for(struct pending_list *pl, int64_t labelset_id, const char *sig,
+                                   size_t n_sec) {
+  struct pending *p;
+  for (size_t i = 0; i < pl->n; i++)
+    if (pl->v[i].labelset_id == labelset_id && strcmp(pl->v[i].sig, sig) == 0)
+      return pl->v[i].n_sec == n_sec ? &pl->v[i] : NULL;
+  pl->v = xreallocarray(pl->v, pl->n + 1, sizeof(*pl->v));
+  p = &pl->v[pl->n++];
+  memset(p, 0, sizeof(*p));
+  p->labelset_id = labelset_id;
+  p->sig = xstrdup(sig);
+  p->n_sec = n_sec;
+  p->first_ms = INT64_MAX;
+  p->last_ms = INT64_MIN;
+  p->totals = xcalloc(n_sec, sizeof(*p->totals));
+  p->sec = xcalloc(n_sec, sizeof(*p->sec));
+  return p;
+}
+
+/* Adds one ok capture of a cell, read back from its rows. */
+static int collect_stored(struct store *s, sqlite3_stmt *cap, struct pending_list *pl) {
   sqlite3_stmt *st = store_stmt(s, sql_types);
-  struct buf sig, totals;
-  struct unit u;
+  const uint8_t *funcs = sqlite3_column_blob(cap, 4);
+  size_t funcs_len = (size_t)sqlite3_column_bytes(cap, 4), n_sec = 0;
+  int64_t at_ms = sqlite3_column_int64(cap, 2), *totals = NULL;
+  struct pending *p;
+  struct buf sig;
   int rc = SQLITE_DONE, r;
 
   if (!st)
     return -EIO;
-  memset(&u, 0, sizeof(u));
-  u.labelset_id = sqlite3_column_int64(cap, 1);
-  u.first_ms = u.last_ms = sqlite3_column_int64(cap, 2);
-  u.count = 1;
-  u.funcs = sqlite3_column_blob(cap, 4);
-  u.funcs_len = (size_t)sqlite3_column_bytes(cap, 4);
   buf_init(&sig, SIZE_MAX);
-  buf_init(&totals, SIZE_MAX);
   r = buf_printf(&sig, "%d;", sqlite3_column_int(cap, 3));
   sqlite3_bind_int64(st, 1, sqlite3_column_int64(cap, 0));
   while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_int64(st, 0) != (int64_t)u.n_sec) {
+    if (sqlite3_column_int64(st, 0) != (int64_t)n_sec) {
       r = -EBADMSG; /* sections are numbered by idx */
       break;
     }
     r = sig_add(&sig, (const char *)sqlite3_column_text(st, 1),
                 (const char *)sqlite3_column_text(st, 2));
-    if (r == 0)
-      r = put_total(&totals, sqlite3_column_int64(st, 3));
-    u.n_sec++;
+    totals = xreallocarray(totals, n_sec + 1, sizeof(*totals));
+    totals[n_sec++] = sqlite3_column_int64(st, 3);
   }
   if (r == 0 && rc != SQLITE_DONE)
     r = sql_err(rc);
   sqlite3_reset(st);
   if (r == 0)
     r = buf_terminate(&sig);
-  if (r == 0 && u.n_sec == 0)
-    r = 1;
+  if (r < 0 || n_sec == 0)
+    goto out;
+  p = pending_for(pl, sqlite3_column_int64(cap, 1), (const char *)sig.data, n_sec);
+  if (!p) {
+    r = -EBADMSG;
+    goto out;
+  }
+  for (size_t i = 0; i < n_sec && r == 0; i++) {
+    p->totals[i] = pp_add(p->totals[i], totals[i]);
+    if (pprof_funcs_decode(funcs, funcs_len, i, collect, &p->sec[i]) < 0)
+      r = -EBADMSG;
+  }
+  p->count++;
+  p->first_ms = MIN(p->first_ms, at_ms);
+  p->last_ms = MAX(p->last_ms, at_ms);
+out:
+  free(totals);
+  buf_done(&sig);
+  return r;
+}
+
+struct triple {
+  int64_t id, flat, cum;
+};
+
+static int cmp_triple(const void *a, const void *b) {
+  const struct triple *l = a, *r = b;
+  return l->id < r->id ? -1 : l->id > r->id;
+}
+
+/* Sorts a section's triples by id and sums equal ids. */
+static void sum_section(struct triples *t) {
+  struct triple *v = xcalloc(t->n + 1, sizeof(*v));
+  size_t n = 0;
+  for (size_t i = 0; i < t->n; i++)
+    v[i] = (struct triple){t->id[i], t->flat[i], t->cum[i]};
+  qsort(v, t->n, sizeof(*v), cmp_triple);
+  for (size_t i = 0; i < t->n; i++) {
+    if (n && t->id[n - 1] == v[i].id) {
+      t->flat[n - 1] = pp_add(t->flat[n - 1], v[i].flat);
+      t->cum[n - 1] = pp_add(t->cum[n - 1], v[i].cum);
+    } else {
+      t->id[n] = v[i].id;
+      t->flat[n] = v[i].flat;
+      t->cum[n] = v[i].cum;
+      n++;
+    }
+  }
+  t->n = n;
+  free(v);
+}
+
+static int write_pending(struct store *s, const struct cell *c, struct pending *p) {
+  struct buf totals, funcs;
+  struct unit u;
+  int r = 0;
+
+  buf_init(&totals, SIZE_MAX);
+  buf_init(&funcs, SIZE_MAX);
+  for (size_t i = 0; i < p->n_sec && r == 0; i++) {
+    sum_section(&p->sec[i]);
+    r = pprof_funcs_encode(p->sec[i].id, p->sec[i].flat, p->sec[i].cum, p->sec[i].n, &funcs);
+    if (r == 0)
+      r = put_total(&totals, p->totals[i]);
+  }
   if (r == 0) {
-    u.sig = (const char *)sig.data;
+    memset(&u, 0, sizeof(u));
+    u.labelset_id = p->labelset_id;
+    u.sig = p->sig;
+    u.n_sec = p->n_sec;
+    u.count = p->count;
+    u.first_ms = p->first_ms;
+    u.last_ms = p->last_ms;
     u.totals = totals.data;
     u.totals_len = totals.len;
+    u.funcs = funcs.data;
+    u.funcs_len = funcs.len;
     r = add_unit(s, c, &u);
   }
-  buf_done(&sig);
   buf_done(&totals);
+  buf_done(&funcs);
   return r;
 }
 
 static int rebuild_cell(struct store *s, const struct cell *c) {
   sqlite3_stmt *st = store_stmt(s, sql_cell_delete), *cap = NULL;
+  struct pending_list pl = {NULL, 0};
   sqlite3 *db = store_db(s);
   int rc, r;
 
@@ -506,15 +619,17 @@ static int rebuild_cell(struct store *s, const struct cell *c) {
     sqlite3_bind_int64(cap, 4, c->bucket * c->span_ms);
     sqlite3_bind_int64(cap, 5, (c->bucket + 1) * c->span_ms);
     while ((rc = sqlite3_step(cap)) == SQLITE_ROW) {
-      r = add_stored(s, c, cap);
+      r = collect_stored(s, cap, &pl);
       if (r < 0)
         break;
-      r = 0;
     }
     if (r == 0 && rc != SQLITE_DONE)
       r = sql_err(rc);
   }
   sqlite3_finalize(cap);
+  for (size_t i = 0; i < pl.n && r == 0; i++)
+    r = write_pending(s, c, &pl.v[i]);
+  pending_done(&pl);
   if (r == -EBADMSG) {
     /* Leave the cell stale: queries read it raw and report the bad rows. */
     sqlite3_exec(db, "ROLLBACK TO pprof_rollup_cell", NULL, NULL, NULL);
