@@ -479,24 +479,18 @@ static int check_version(struct store *s, const struct store_migration *migratio
 }
 
 /* Cells of the pprof rollups left stale by a migration or by deletions
- * outside pruning are rebuilt when the store is opened for writing. */
-static int repair_rollups(struct store *s) {
+ * outside pruning are rebuilt when the store is opened for writing. Not
+ * fatal: stale cells are read raw, and the next open or prune retries. */
+static void repair_rollups(struct store *s) {
   int64_t stale = 0;
-  int r;
 
-  r = store_query_int64(s, "SELECT EXISTS (SELECT 1 FROM pprof_rollups WHERE stale)", &stale);
-  if (r < 0 || !stale)
-    return r;
-  r = store_begin(s);
-  if (r < 0)
-    return r;
-  r = pprof_rollup_repair(s);
-  if (r < 0) {
-    store_fail(s, r, "rebuilding pprof rollups: %s", strerror(-r));
-    store_abort(s);
-    return r;
+  if (store_query_int64(s, "SELECT EXISTS (SELECT 1 FROM pprof_rollups WHERE stale)", &stale) < 0 ||
+      !stale || store_begin(s) < 0)
+    return;
+  if (pprof_rollup_repair(s) < 0 || store_commit(s) < 0) {
+    if (!sqlite3_get_autocommit(s->db))
+      (void)store_rollback(s);
   }
-  return store_commit(s);
 }
 
 int store_open_with(const char *path, unsigned flags, const struct store_migration *migrations,
@@ -538,13 +532,8 @@ int store_open_with(const char *path, unsigned flags, const struct store_migrati
   r = check_version(s, migrations, n_migrations, &err);
   if (r < 0)
     goto fail;
-  if (!s->readonly && migrations == store_migrations) {
-    r = repair_rollups(s);
-    if (r < 0) {
-      err = xasprintf("database %s: %s", path, store_errmsg(s));
-      goto fail;
-    }
-  }
+  if (!s->readonly && migrations == store_migrations)
+    repair_rollups(s);
   *ret = s;
   return 0;
 fail:

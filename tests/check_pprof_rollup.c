@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,6 +302,30 @@ START_TEST(test_rollup_matches_raw) {
   ck_assert_int_eq(stale_rows(fx.s), 0);
   check_counts(fx.s);
   compare_all(fx.s, "repaired");
+
+  /* A corrupt funcs blob: its cells stay stale through a repair, and both
+   * paths report the same error for selections that include it. */
+  exec_sql(fx.s, "UPDATE pprof_profiles SET funcs = x'ff' WHERE capture_id ="
+                 " (SELECT min(id) FROM captures WHERE type = 'heap')");
+  ck_assert_int_eq(store_begin(fx.s), 0);
+  ck_assert_int_eq(pprof_rollup_repair(fx.s), 0);
+  ck_assert_int_eq(store_commit(fx.s), 0);
+  ck_assert_int_gt(stale_rows(fx.s), 0);
+  {
+    struct pprof_agg_opts o = {.sample_type = "inuse_space"};
+    struct pprof_agg *agg = NULL;
+    struct store_filter f;
+    char *err = NULL;
+    store_filter_init(&f);
+    compare(fx.s, &f, "corrupt: all");
+    f.type = "heap";
+    ck_assert_int_eq(pprof_query_aggregate(fx.s, &f, &o, &agg, &err), -EBADMSG);
+    ck_assert_msg(strstr(err, "corrupt pprof_profiles.funcs"), "%s", err);
+    free(err);
+    compare(fx.s, &f, "corrupt: heap");
+    f.type = "cpu";
+    ck_assert_int_gt(compare(fx.s, &f, "corrupt: cpu"), 0);
+  }
   fx_close(&fx);
 }
 END_TEST
