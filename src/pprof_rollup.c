@@ -86,6 +86,9 @@ static const char sql_insert[] =
     " stale, captures, first_ms, last_ms, totals, funcs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
     " EXISTS (SELECT 1 FROM pprof_rollups WHERE target = ?1 AND instance = ?2 AND type = ?3"
     " AND span_ms = ?4 AND bucket = ?5 AND stale), ?8, ?9, ?10, ?11, ?12)";
+static const char sql_cell_stale[] = "UPDATE pprof_rollups SET stale = 1 WHERE target = ?1"
+                                     " AND instance = ?2 AND type = ?3 AND span_ms = ?4"
+                                     " AND bucket = ?5";
 static const char sql_stale_cells[] =
     "SELECT DISTINCT target, instance, type, span_ms, bucket FROM pprof_rollups WHERE stale";
 static const char sql_cell_delete[] = "DELETE FROM pprof_rollups WHERE target = ?1"
@@ -303,6 +306,17 @@ static int add_unit(struct store *s, const struct cell *c, const struct unit *u)
     r = merge_funcs(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), u->funcs,
                     u->funcs_len, u->n_sec, &funcs);
   sqlite3_reset(st);
+  if (r == -EBADMSG) {
+    /* A row we cannot read must not stop the capture from being stored:
+     * the cell goes stale (read raw, rebuilt by the next repair). */
+    st = store_stmt(s, sql_cell_stale);
+    r = st ? 0 : -EIO;
+    if (r == 0) {
+      bind_cell(st, c);
+      r = step_done(st);
+    }
+    goto out;
+  }
   if (r == 0) {
     st = store_stmt(s, sql_update);
     r = st ? 0 : -EIO;
@@ -318,6 +332,7 @@ static int add_unit(struct store *s, const struct cell *c, const struct unit *u)
                       SQLITE_STATIC);
     r = step_done(st);
   }
+out:
   buf_done(&totals);
   buf_done(&funcs);
   return r;

@@ -326,6 +326,24 @@ START_TEST(test_rollup_matches_raw) {
     f.type = "cpu";
     ck_assert_int_gt(compare(fx.s, &f, "corrupt: cpu"), 0);
   }
+  /* A corrupt rollup row does not stop captures from being stored: its
+   * cell goes stale instead. */
+  exec_sql(fx.s, "UPDATE pprof_rollups SET funcs = x'ff' WHERE span_ms = 86400000 AND"
+                 " type = 'cpu' AND NOT stale");
+  ck_assert_int_eq(query_int(fx.s, "SELECT count(*) FROM pprof_rollups WHERE type = 'cpu' AND"
+                                   " span_ms = 86400000 AND stale"),
+                   0);
+  for (int i = N_CAPTURES + 30; i < N_CAPTURES + 34; i++)
+    put(&fx, i, T0 + 50 * HOUR_MS + (i % 4) * 4 * MIN_MS);
+  ck_assert_int_gt(query_int(fx.s, "SELECT count(*) FROM pprof_rollups WHERE type = 'cpu' AND"
+                                   " span_ms = 86400000 AND stale"),
+                   0);
+  {
+    struct store_filter f;
+    store_filter_init(&f);
+    f.type = "cpu";
+    compare(fx.s, &f, "corrupt rollup: cpu");
+  }
   fx_close(&fx);
 }
 END_TEST
