@@ -3,7 +3,7 @@
 #include "pprof_keymap.h"
 #include "pprof_math.h"
 #include "pprof_query.h"
-#include "pprof_rollup.h"
+#include "pprof_query_int.h"
 #include "pprof_rows.h"
 #include "util.h"
 
@@ -27,19 +27,6 @@ static const char sql_one[] =
     " t.total, p.funcs FROM captures c JOIN pprof_profiles p ON p.capture_id = c.id"
     " JOIN pprof_sample_types t ON t.capture_id = c.id WHERE c.id = ?1";
 static const char sql_fn_name[] = "SELECT name, file FROM pprof_functions WHERE id = ?1";
-
-/* Sums per function id of the group being scanned. Function ids are
- * dense (an INTEGER PRIMARY KEY), so a flat array indexed by id beats any
- * hash; `touched` remembers which entries to collect and clear when the
- * group changes (rows come ordered by group). */
-struct acc {
-  int64_t *flat, *cum;
-  uint8_t *used;
-  uint32_t *pos; /* flush_group's row index + 1 by id, zero between flushes */
-  size_t cap;
-  int64_t *touched;
-  size_t n_touched, touched_cap;
-};
 
 static void acc_add(struct acc *a, int64_t id, int64_t flat, int64_t cum) {
   if (id <= 0)
@@ -78,22 +65,7 @@ static void acc_done(struct acc *a) {
   free(a->touched);
 }
 
-struct scan {
-  struct store *s;
-  const struct pprof_agg_opts *o;
-  struct pprof_agg *agg;
-  struct keymap groups;
-  struct acc acc;
-  int64_t acc_group;  /* the group acc holds, -1 for none */
-  int64_t want_index; /* -1 when matching by name or default */
-  const char *want_name, *want_noinuse;
-  struct keymap stale; /* rollup cells read raw: target\0instance\0type\0span:bucket */
-  int64_t cur_capture;
-  bool cur_matched;
-  char *err;
-};
-
-static void add_triple(int64_t id, int64_t flat, int64_t cum, void *ud) {
+void pprof_query_add_triple(int64_t id, int64_t flat, int64_t cum, void *ud) {
   struct scan *sc = ud;
   acc_add(&sc->acc, id, flat, cum);
 }
@@ -135,7 +107,7 @@ static void flush_group(struct scan *sc) {
   sc->acc_group = -1;
 }
 
-static struct pprof_agg_group *group_for(struct scan *sc, const char *target) {
+struct pprof_agg_group *pprof_query_group_for(struct scan *sc, const char *target) {
   const char *key = sc->o->by_target ? target : "";
   bool is_new;
   uint32_t g = keymap_intern(&sc->groups, key, strlen(key), &is_new);
@@ -198,22 +170,21 @@ static int scan_row(struct scan *sc, sqlite3_stmt *st) {
                         id, type, unit, sc->agg->sample_type, sc->agg->unit);
     return -EINVAL;
   }
-  g = group_for(sc, target ? target : "");
+  g = pprof_query_group_for(sc, target ? target : "");
   g->total = pp_add(g->total, total);
   g->n_captures++;
   g->first_ms = MIN(g->first_ms, at_ms);
   g->last_ms = MAX(g->last_ms, at_ms);
   sc->agg->n_captures++;
   if (pprof_funcs_decode(sqlite3_column_blob(st, 8), (size_t)sqlite3_column_bytes(st, 8),
-                         (size_t)idx, add_triple, sc) < 0) {
+                         (size_t)idx, pprof_query_add_triple, sc) < 0) {
     sc->err = xasprintf("capture %" PRId64 ": corrupt pprof_profiles.funcs", id);
     return -EBADMSG;
   }
   return 0;
 }
 
-/* Every row of the captures f selects, in whatever order is cheapest. */
-static int scan_all(struct scan *sc, const struct store_filter *f) {
+int pprof_query_scan_all(struct scan *sc, const struct store_filter *f) {
   sqlite3_stmt *st = NULL;
   int rc, r;
 
@@ -299,259 +270,14 @@ static int run_scan(struct scan *sc, const struct store_filter *f) {
     for (size_t i = 0; i < n && r == 0; i++) {
       struct store_filter one = *f;
       one.target = targets[i];
-      r = scan_all(sc, &one);
+      r = pprof_query_scan_all(sc, &one);
     }
     for (size_t i = 0; i < n; i++)
       free(targets[i]);
     free(targets);
     return r;
   }
-  return scan_all(sc, f);
-}
-
-/* ---- rollups ----
- * Whole days of the selection come from the daily rollups, whole hours
- * of the partial days from the hourly ones, the partial hours at the
- * edges and the stale cells from the captures' own rows. Any surprise
- * (captures disagreeing on the sample type, a corrupt row) returns
- * -EAGAIN: the caller then answers from the raw rows alone, so errors read
- * exactly as without rollups. */
-
-#define ROLLUP_MAX_TYPES 32
-
-static const char sql_rollups[] =
-    "SELECT c.target, c.instance, c.type, c.bucket, c.signature, c.stale, c.captures, c.first_ms,"
-    " c.last_ms, c.totals, c.funcs FROM pprof_rollups c";
-static const char sql_stale[] =
-    "SELECT DISTINCT c.target, c.instance, c.type, c.bucket FROM pprof_rollups c";
-
-struct cells {
-  struct store_filter *v; /* target, instance, type and time range */
-  size_t n;
-};
-
-static char *cell_key(const char *target, const char *instance, const char *type, int64_t span,
-                      int64_t bucket, size_t *ret_len) {
-  size_t lt = strlen(target), li = strlen(instance), ly = strlen(type);
-  char *k = xmalloc(lt + li + ly + 48);
-  int n;
-  memcpy(k, target, lt + 1);
-  memcpy(k + lt + 1, instance, li + 1);
-  memcpy(k + lt + li + 2, type, ly + 1);
-  n = snprintf(k + lt + li + ly + 3, 45, "%" PRId64 ":%" PRId64, span, bucket);
-  *ret_len = lt + li + ly + 3 + (size_t)n;
-  return k;
-}
-
-static bool str_eq_n(const char *a, const char *b, size_t blen) {
-  return strlen(a) == blen && memcmp(a, b, blen) == 0;
-}
-
-/* Handles one rollup row like scan_row() handles the same captures. */
-static int scan_rollup_row(struct scan *sc, sqlite3_stmt *st) {
-  const char *target = (const char *)sqlite3_column_text(st, 0);
-  const char *sig = (const char *)sqlite3_column_text(st, 4);
-  int64_t count = sqlite3_column_int64(st, 6);
-  const char *types[ROLLUP_MAX_TYPES], *units[ROLLUP_MAX_TYPES];
-  size_t tlen[ROLLUP_MAX_TYPES], ulen[ROLLUP_MAX_TYPES];
-  struct pprof_agg_group *g;
-  int64_t def, total;
-  int n, idx = -1;
-
-  n = pprof_rollup_sig_parse(sig ? sig : "", &def, ROLLUP_MAX_TYPES, types, tlen, units, ulen);
-  if (n < 0 || n > ROLLUP_MAX_TYPES || count <= 0)
-    return -EAGAIN;
-  for (int i = 0; i < n && idx < 0; i++) {
-    bool match;
-    if (sc->want_index >= 0)
-      match = i == sc->want_index;
-    else if (sc->want_name)
-      match = str_eq_n(sc->want_name, types[i], tlen[i]) ||
-              str_eq_n(sc->want_noinuse, types[i], tlen[i]);
-    else
-      match = i == def;
-    if (match)
-      idx = i;
-  }
-  sc->agg->n_rolled_up += (size_t)count;
-  if (idx < 0) {
-    sc->agg->n_skipped += (size_t)count;
-    return 0;
-  }
-  if (!sc->agg->unit) {
-    sc->agg->sample_type = xstrndup(types[idx], tlen[idx]);
-    sc->agg->unit = xstrndup(units[idx], ulen[idx]);
-  } else if (!str_eq_n(sc->agg->unit, units[idx], ulen[idx]) ||
-             !str_eq_n(sc->agg->sample_type, types[idx], tlen[idx])) {
-    return -EAGAIN;
-  }
-  if (pprof_rollup_total(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9),
-                         (size_t)idx, &total) < 0)
-    return -EAGAIN;
-  g = group_for(sc, target ? target : "");
-  g->total = pp_add(g->total, total);
-  g->n_captures += (size_t)count;
-  g->first_ms = MIN(g->first_ms, sqlite3_column_int64(st, 7));
-  g->last_ms = MAX(g->last_ms, sqlite3_column_int64(st, 8));
-  sc->agg->n_captures += (size_t)count;
-  if (pprof_funcs_decode(sqlite3_column_blob(st, 10), (size_t)sqlite3_column_bytes(st, 10),
-                         (size_t)idx, add_triple, sc) < 0)
-    return -EAGAIN;
-  return 0;
-}
-
-/* Cells of one span with a stale rollup row in the bucket range,
- * whatever their labels (a stale cell may hold placeholder rows); they
- * are read raw. */
-static int load_stale(struct scan *sc, const struct store_filter *fr, int64_t span,
-                      const char *range, struct cells *cells) {
-  struct store_filter fs = *fr;
-  sqlite3_stmt *st = NULL;
-  char *tail = xasprintf("AND c.stale%s", range);
-  int rc, r;
-
-  fs.labels = NULL;
-  fs.n_labels = 0;
-  r = store_filter_prepare(sc->s, &fs, sql_stale, tail, &st);
-  free(tail);
-  if (r < 0)
-    return r;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *t = (const char *)sqlite3_column_text(st, 0);
-    const char *i = (const char *)sqlite3_column_text(st, 1);
-    const char *y = (const char *)sqlite3_column_text(st, 2);
-    int64_t bucket = sqlite3_column_int64(st, 3);
-    struct store_filter *c;
-    size_t klen;
-    char *key;
-    if (bucket <= INT64_MIN / span + 1 || bucket >= INT64_MAX / span - 1) {
-      r = -EAGAIN;
-      break;
-    }
-    key = cell_key(t, i, y, span, bucket, &klen);
-    keymap_intern(&sc->stale, key, klen, NULL);
-    free(key);
-    cells->v = xreallocarray(cells->v, cells->n + 1, sizeof(*cells->v));
-    c = &cells->v[cells->n++];
-    store_filter_init(c);
-    c->target = xstrdup(t);
-    c->instance = xstrdup(i);
-    c->type = xstrdup(y);
-    c->since_ms = bucket * span;
-    c->until_ms = (bucket + 1) * span;
-  }
-  if (r == 0 && rc != SQLITE_DONE)
-    r = -EIO;
-  sqlite3_finalize(st);
-  return r;
-}
-
-static void cells_done(struct cells *cells) {
-  for (size_t i = 0; i < cells->n; i++) {
-    free((void *)(uintptr_t)cells->v[i].target);
-    free((void *)(uintptr_t)cells->v[i].instance);
-    free((void *)(uintptr_t)cells->v[i].type);
-  }
-  free(cells->v);
-}
-
-static int scan_rollups(struct scan *sc, const struct store_filter *fr, int64_t span,
-                        const char *range) {
-  sqlite3_stmt *st = NULL;
-  char *tail =
-      xasprintf("AND NOT c.stale%s%s", range, sc->o->by_target ? " ORDER BY c.target" : "");
-  int rc, r;
-
-  r = store_filter_prepare(sc->s, fr, sql_rollups, tail, &st);
-  free(tail);
-  if (r < 0)
-    return r;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (keymap_count(&sc->stale)) {
-      size_t klen;
-      char *key = cell_key(
-          (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
-          (const char *)sqlite3_column_text(st, 2), span, sqlite3_column_int64(st, 3), &klen);
-      bool skip = keymap_find(&sc->stale, key, klen) >= 0;
-      free(key);
-      if (skip)
-        continue;
-    }
-    r = scan_rollup_row(sc, st);
-    if (r < 0)
-      break;
-  }
-  if (r == 0 && rc != SQLITE_DONE)
-    r = -EIO;
-  sqlite3_finalize(st);
-  return r;
-}
-
-static int64_t ceil_bucket(int64_t ms, int64_t span) {
-  int64_t b = pprof_rollup_bucket(ms, span);
-  return b * span == ms ? b : b + 1;
-}
-
-static int scan_range(struct scan *sc, const struct store_filter *f, int64_t a, int64_t b) {
-  struct store_filter one = *f;
-  one.since_ms = a;
-  one.until_ms = b;
-  return scan_all(sc, &one);
-}
-
-/* Captures of f in [a, b) (INT64_MIN, INT64_MAX: open): whole buckets of
- * spans[level] from rollups, the rest from the next level or raw rows. */
-static int scan_piece(struct scan *sc, const struct store_filter *f, int64_t a, int64_t b,
-                      size_t level, struct cells *cells) {
-  int64_t span = pprof_rollup_spans[level];
-  bool has_lo = a != INT64_MIN, has_hi = b != INT64_MAX, last = level + 1 == PPROF_ROLLUP_N_SPANS;
-  int64_t lo = has_lo ? ceil_bucket(a, span) : 0, hi = has_hi ? pprof_rollup_bucket(b, span) : 0;
-  struct store_filter fr = *f;
-  char range[128];
-  int r;
-
-  if (has_lo && has_hi && lo >= hi)
-    return last ? scan_range(sc, f, a, b) : scan_piece(sc, f, a, b, level + 1, cells);
-  snprintf(range, sizeof(range), " AND c.span_ms = %" PRId64 "%s%" PRId64 "%s%" PRId64, span,
-           has_lo ? " AND c.bucket >= " : " AND 0 = ", has_lo ? lo : INT64_C(0),
-           has_hi ? " AND c.bucket < " : " AND 0 = ", has_hi ? hi : INT64_C(0));
-  fr.since_ms = INT64_MIN;
-  fr.until_ms = INT64_MAX;
-  fr.status = -1;
-  fr.limit = 0;
-  r = load_stale(sc, &fr, span, range, cells);
-  if (r == 0)
-    r = scan_rollups(sc, &fr, span, range);
-  if (r == 0 && has_lo && a < lo * span)
-    r = last ? scan_range(sc, f, a, lo * span) : scan_piece(sc, f, a, lo * span, level + 1, cells);
-  if (r == 0 && has_hi && hi * span < b)
-    r = last ? scan_range(sc, f, hi * span, b) : scan_piece(sc, f, hi * span, b, level + 1, cells);
-  return r;
-}
-
-static int run_rollup(struct scan *sc, const struct store_filter *f) {
-  const int64_t lim = INT64_C(1) << 60, hour = PPROF_ROLLUP_HOUR_MS;
-  bool has_lo = f->since_ms != INT64_MIN, has_hi = f->until_ms != INT64_MAX;
-  struct cells cells = {NULL, 0};
-  int r;
-
-  if ((has_lo && (f->since_ms < -lim || f->since_ms > lim)) ||
-      (has_hi && (f->until_ms < -lim || f->until_ms > lim)))
-    return -EAGAIN;
-  if (has_lo && has_hi && ceil_bucket(f->since_ms, hour) >= pprof_rollup_bucket(f->until_ms, hour))
-    return -EAGAIN; /* not one whole hour */
-  r = scan_piece(sc, f, f->since_ms, f->until_ms, 0, &cells);
-  for (size_t i = 0; i < cells.n && r == 0; i++) {
-    struct store_filter one = *f;
-    one.target = cells.v[i].target;
-    one.instance = cells.v[i].instance;
-    one.type = cells.v[i].type;
-    one.since_ms = cells.v[i].since_ms;
-    one.until_ms = cells.v[i].until_ms;
-    r = scan_all(sc, &one);
-  }
-  cells_done(&cells);
-  return r;
+  return pprof_query_scan_all(sc, f);
 }
 
 struct sort_ctx {
@@ -667,7 +393,7 @@ int pprof_query_aggregate(struct store *s, const struct store_filter *f,
   ff.status = CAPTURE_OK;
   scan_init(&sc, s, o);
   if (!o->no_rollup && ff.limit <= 0) {
-    r = run_rollup(&sc, &ff);
+    r = pprof_query_rollups(&sc, &ff);
     finish_capture(&sc);
     flush_group(&sc);
   }
