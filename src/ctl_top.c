@@ -144,10 +144,10 @@ static int top_selection(struct ctl *ctl, const struct ctl_filter *cf, const str
   o.cum_sort = a->cum;
   o.limit = a->n > 0 ? (size_t)a->n : TOP_DEFAULT_ROWS;
   o.no_rollup = a->no_rollup;
-  /* The aggregate reads the hourly rollups and, for partial hours, every
-   * selected capture's function rows (about 4 KB each). Through mmap the
-   * pages are not copied, and on a cold page cache the kernel reads ahead
-   * instead of one page per pread (BENCHMARKS.md). Only this read-only
+  /* The aggregate reads the daily and hourly rollups and, for partial
+   * hours, every selected capture's function rows (about 4 KB each).
+   * Through mmap the pages are not copied, and on a cold page cache the
+   * kernel reads ahead instead of one page per pread (BENCHMARKS.md). Only this read-only
    * process maps the file; SQLite caps the size at its compile-time
    * maximum. Failure only costs speed. */
   (void)sqlite3_exec(store_db(s), "PRAGMA mmap_size=68719476736", NULL, NULL, NULL);

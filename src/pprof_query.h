@@ -35,7 +35,7 @@ struct pprof_agg {
   char *unit;
   size_t n_captures;  /* captures that had the sample type */
   size_t n_skipped;   /* matching captures without pprof rows or that type */
-  size_t n_rolled_up; /* of n_captures + n_skipped, read from hourly rollups */
+  size_t n_rolled_up; /* of n_captures + n_skipped, read from rollups */
   size_t n_groups;
   struct pprof_agg_group *groups;
 };
@@ -49,7 +49,7 @@ struct pprof_agg_opts {
 };
 
 /* Sums flat, cum and totals over the captures f selects (only ok captures
- * with pprof rows count). Whole hours come from the hourly rollups
+ * with pprof rows count). Whole days and hours come from the rollups
  * (pprof_rollup.h) unless o->no_rollup or f->limit is set; the result is
  * the same either way. -ENOENT with a message when nothing matched,
  * -EINVAL when the captures disagree on the unit of the sample type. */

@@ -112,7 +112,7 @@ static const char *const schema_v1[] = {
     NULL,
 };
 
-/* Version 2: hourly rollups of the pprof function rows for `pprofctl
+/* Version 2: hourly and daily rollups of the pprof function rows for `pprofctl
  * top` (pprof_rollup.h); existing cells are created stale and filled by
  * pprof_rollup_repair() when the store is opened read-write. */
 static const char *const schema_v2[] = {
