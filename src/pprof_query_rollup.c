@@ -31,6 +31,7 @@ static const char sql_stale[] =
 
 struct cells {
   struct store_filter *v; /* target, instance, type and time range */
+  int64_t *span;
   size_t n;
 };
 
@@ -136,6 +137,8 @@ static int load_stale(struct scan *sc, const struct store_filter *fr, int64_t sp
     keymap_intern(&sc->stale, key, klen, NULL);
     free(key);
     cells->v = xreallocarray(cells->v, cells->n + 1, sizeof(*cells->v));
+    cells->span = xreallocarray(cells->span, cells->n + 1, sizeof(*cells->span));
+    cells->span[cells->n] = span;
     c = &cells->v[cells->n++];
     store_filter_init(c);
     c->target = xstrdup(t);
@@ -157,6 +160,7 @@ static void cells_done(struct cells *cells) {
     free((void *)(uintptr_t)cells->v[i].type);
   }
   free(cells->v);
+  free(cells->span);
 }
 
 static int scan_rollups(struct scan *sc, const struct store_filter *fr, int64_t span,
@@ -236,7 +240,7 @@ static int scan_piece(struct scan *sc, const struct store_filter *f, int64_t a, 
 int pprof_query_rollups(struct scan *sc, const struct store_filter *f) {
   const int64_t lim = INT64_C(1) << 60, hour = PPROF_ROLLUP_HOUR_MS;
   bool has_lo = f->since_ms != INT64_MIN, has_hi = f->until_ms != INT64_MAX;
-  struct cells cells = {NULL, 0};
+  struct cells cells = {NULL, NULL, 0};
   int r;
 
   if ((has_lo && (f->since_ms < -lim || f->since_ms > lim)) ||
@@ -245,14 +249,22 @@ int pprof_query_rollups(struct scan *sc, const struct store_filter *f) {
   if (has_lo && has_hi && ceil_bucket(f->since_ms, hour) >= pprof_rollup_bucket(f->until_ms, hour))
     return -EAGAIN; /* not one whole hour */
   r = scan_piece(sc, f, f->since_ms, f->until_ms, 0, &cells);
+  /* Stale cells: a day through its hours (which may add stale hours to
+   * the list), an hour from the raw rows. */
   for (size_t i = 0; i < cells.n && r == 0; i++) {
     struct store_filter one = *f;
+    size_t level = 0;
     one.target = cells.v[i].target;
     one.instance = cells.v[i].instance;
     one.type = cells.v[i].type;
     one.since_ms = cells.v[i].since_ms;
     one.until_ms = cells.v[i].until_ms;
-    r = pprof_query_scan_all(sc, &one);
+    while (level < PPROF_ROLLUP_N_SPANS && pprof_rollup_spans[level] != cells.span[i])
+      level++;
+    if (level + 1 < PPROF_ROLLUP_N_SPANS)
+      r = scan_piece(sc, &one, one.since_ms, one.until_ms, level + 1, &cells);
+    else
+      r = pprof_query_scan_all(sc, &one);
   }
   cells_done(&cells);
   return r;

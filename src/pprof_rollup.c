@@ -89,6 +89,9 @@ static const char sql_insert[] =
 static const char sql_cell_stale[] = "UPDATE pprof_rollups SET stale = 1 WHERE target = ?1"
                                      " AND instance = ?2 AND type = ?3 AND span_ms = ?4"
                                      " AND bucket = ?5";
+static const char sql_cell_any[] =
+    "SELECT EXISTS (SELECT 1 FROM captures WHERE instance = ?2 AND target = ?1 AND type = ?3"
+    " AND started_at_ms >= ?4 AND started_at_ms < ?5)";
 static const char sql_stale_cells[] =
     "SELECT DISTINCT target, instance, type, span_ms, bucket FROM pprof_rollups WHERE stale";
 static const char sql_cell_delete[] = "DELETE FROM pprof_rollups WHERE target = ?1"
@@ -664,7 +667,34 @@ struct cell_list {
   size_t n;
 };
 
-int pprof_rollup_repair(struct store *s) {
+/* A cell left stale: its rows go when no capture is left in it. */
+static int drop_if_empty(struct store *s, const struct cell *c) {
+  sqlite3_stmt *st = store_stmt(s, sql_cell_any);
+  int64_t any;
+  int rc;
+
+  if (!st)
+    return -EIO;
+  sqlite3_bind_text(st, 1, c->target, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, c->instance, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, c->type, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 4, c->bucket * c->span_ms);
+  sqlite3_bind_int64(st, 5, (c->bucket + 1) * c->span_ms);
+  rc = sqlite3_step(st);
+  any = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 1;
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW)
+    return sql_err(rc);
+  if (any)
+    return 0;
+  st = store_stmt(s, sql_cell_delete);
+  if (!st)
+    return -EIO;
+  bind_cell(st, c);
+  return step_done(st);
+}
+
+int pprof_rollup_repair(struct store *s, int64_t max_span_ms) {
   sqlite3_stmt *st = store_stmt(s, sql_stale_cells);
   struct cell_list l = {NULL, 0};
   int rc, r = 0;
@@ -689,7 +719,7 @@ int pprof_rollup_repair(struct store *s) {
   if (rc != SQLITE_DONE)
     r = sql_err(rc);
   for (size_t i = 0; i < l.n && r == 0; i++)
-    r = rebuild_cell(s, &l.v[i]);
+    r = l.v[i].span_ms <= max_span_ms ? rebuild_cell(s, &l.v[i]) : drop_if_empty(s, &l.v[i]);
   for (size_t i = 0; i < l.n; i++) {
     free(l.v[i].target);
     free(l.v[i].instance);

@@ -16,9 +16,10 @@
  * transaction that stores the
  * rows (pprof_rows_store). Anything else that changes a cell (deleting a
  * capture, or its pprof rows, or updating them) marks all rollup rows of
- * the cell stale through triggers, in the same statement; queries read
- * stale cells from the raw rows, and pprof_rollup_repair() rebuilds them
- * (pruning does so in each batch's transaction). */
+ * the cell stale through triggers, in the same statement; queries read a
+ * stale day through its hours and a stale hour from the raw rows, and
+ * pprof_rollup_repair() rebuilds them (pruning, in each batch's
+ * transaction, the hours; a read-write open, all). */
 #ifndef PPROFD_PPROF_ROLLUP_H
 #define PPROFD_PPROF_ROLLUP_H
 
@@ -47,11 +48,14 @@ int64_t pprof_rollup_bucket(int64_t ms, int64_t span_ms);
 int pprof_rollup_add(struct store *s, int64_t capture_id, const struct pprof_detail *d,
                      const uint8_t *funcs, size_t funcs_len);
 
-/* Rebuilds every stale cell from the raw rows; cells without captures
- * lose their rollup rows. The caller holds the transaction. Cells whose
- * raw rows cannot be decoded stay stale (queries then read them raw and
- * report the corruption). */
-int pprof_rollup_repair(struct store *s);
+/* Rebuilds every stale cell of a span up to max_span_ms from the raw rows;
+ * cells without captures lose their rollup rows. Longer stale cells stay
+ * stale unless they are empty (queries read them through the shorter
+ * spans): pruning, which cuts into the oldest day at every run, rebuilds
+ * hours only. The caller holds the transaction. Cells whose raw rows
+ * cannot be decoded stay stale (queries then read them raw and report the
+ * corruption). */
+int pprof_rollup_repair(struct store *s, int64_t max_span_ms);
 
 /* The signature of a capture's sample types: "<default>;" followed by
  * "<len>:<type><len>:<unit>" per type. pprof_rollup_sig_parse() returns

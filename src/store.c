@@ -487,7 +487,7 @@ static void repair_rollups(struct store *s) {
   if (store_query_int64(s, "SELECT EXISTS (SELECT 1 FROM pprof_rollups WHERE stale)", &stale) < 0 ||
       !stale || store_begin(s) < 0)
     return;
-  if (pprof_rollup_repair(s) < 0 || store_commit(s) < 0) {
+  if (pprof_rollup_repair(s, INT64_MAX) < 0 || store_commit(s) < 0) {
     if (!sqlite3_get_autocommit(s->db))
       (void)store_rollback(s);
   }

@@ -2,8 +2,9 @@
 # `pprofctl top --type` through the hourly and daily rollups prints exactly
 # what it prints from every capture's own rows (--no-rollup), in text and
 # JSON, for filters that cut days and hours, after pruning that cuts an
-# hour, after a deletion outside pruning (stale cells read raw by a
-# read-only pprofctl) and after the next read-write open rebuilt them.
+# hour (and leaves its day stale), after a deletion outside pruning (stale
+# cells read by a read-only pprofctl) and after the next read-write open
+# rebuilt them all.
 set -eu
 
 top_srcdir=${top_srcdir:-.}
@@ -75,14 +76,18 @@ compare_all() {
 compare_all
 echo "ok: rollups match raw rows ($n_cmp comparisons)"
 
-# Pruning that cuts an hour rebuilds the cells it touched.
+# Pruning that cuts an hour rebuilds the hours it touched and leaves the
+# cut day stale (read through its hours).
 cutoff=$(date -u -d 2026-11-19T07:30:00Z +%s)
 ctl prune --older-than "$(($(date +%s) - cutoff))s" >/dev/null || fail "prune"
-[ "$(sql 'SELECT count(*) FROM pprof_rollups WHERE stale')" = 0 ] || fail "stale rollups after prune"
+[ "$(sql 'SELECT count(*) FROM pprof_rollups WHERE stale AND span_ms = 3600000')" = 0 ] ||
+	fail "stale hourly rollups after prune"
+[ "$(sql 'SELECT count(*) FROM pprof_rollups WHERE stale AND span_ms = 86400000')" -gt 0 ] ||
+	fail "no stale daily rollups after a prune that cut a day"
 left=$(sql 'SELECT count(*) FROM captures')
 [ "$left" -lt 48 ] && [ "$left" -gt 30 ] || fail "prune left $left captures"
-[ "$(sql 'SELECT sum(captures) FROM pprof_rollups WHERE span_ms = 86400000')" = "$left" ] ||
-	fail "daily rollups after prune"
+[ "$(sql 'SELECT sum(captures) FROM pprof_rollups WHERE span_ms = 3600000')" = "$left" ] ||
+	fail "hourly rollups after prune"
 compare_all
 echo "ok: after pruning"
 
@@ -93,7 +98,9 @@ sql "DELETE FROM captures WHERE id IN (30, 31, 35)"
 compare_all
 ctl prune --older-than 1000d >/dev/null || fail "prune (read-write open)"
 [ "$(sql 'SELECT count(*) FROM pprof_rollups WHERE stale')" = 0 ] || fail "stale rollups after open"
-[ "$(sql 'SELECT sum(captures) FROM pprof_rollups WHERE span_ms = 3600000')" = "$((left - 3))" ] ||
-	fail "hourly rollups after rebuild"
+for span in 3600000 86400000; do
+	[ "$(sql "SELECT sum(captures) FROM pprof_rollups WHERE span_ms = $span")" = "$((left - 3))" ] ||
+		fail "rollups of span $span after rebuild"
+done
 compare_all
 echo "ok: stale cells ($n_cmp comparisons in all)"
