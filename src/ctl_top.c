@@ -25,6 +25,7 @@ enum {
   OPT_CUM,
   OPT_BY,
   OPT_NODEFRACTION,
+  OPT_NO_ROLLUP,
 };
 
 struct top_args {
@@ -32,6 +33,7 @@ struct top_args {
   const char *sample_index;
   bool cum;
   bool by_target;
+  bool no_rollup;
   double node_fraction; /* < 0: pprof's default */
 };
 
@@ -141,12 +143,13 @@ static int top_selection(struct ctl *ctl, const struct ctl_filter *cf, const str
   o.by_target = a->by_target;
   o.cum_sort = a->cum;
   o.limit = a->n > 0 ? (size_t)a->n : TOP_DEFAULT_ROWS;
-  /* The aggregate reads every selected capture's function rows (about
-   * 4 KB each). Through mmap the pages are not copied, and on a cold page
-   * cache the kernel reads ahead instead of one page per pread: over
-   * 100,000 captures 7-10 s -> 1.7 s cold and 410 -> 380 ms CPU warm
-   * (BENCHMARKS.md). Only this read-only process maps the file; SQLite
-   * caps the size at its compile-time maximum. Failure only costs speed. */
+  o.no_rollup = a->no_rollup;
+  /* The aggregate reads the daily and hourly rollups and, for partial
+   * hours, every selected capture's function rows (about 4 KB each).
+   * Through mmap the pages are not copied, and on a cold page cache the
+   * kernel reads ahead instead of one page per pread (BENCHMARKS.md). Only this read-only
+   * process maps the file; SQLite caps the size at its compile-time
+   * maximum. Failure only costs speed. */
   (void)sqlite3_exec(store_db(s), "PRAGMA mmap_size=68719476736", NULL, NULL, NULL);
   r = pprof_query_aggregate(s, &cf->f, &o, &agg, &err);
   if (r < 0) {
@@ -192,6 +195,7 @@ static int run(struct ctl *ctl, int argc, char **argv) {
       {"cum", no_argument, NULL, OPT_CUM},
       {"by", required_argument, NULL, OPT_BY},
       {"nodefraction", required_argument, NULL, OPT_NODEFRACTION},
+      {"no-rollup", no_argument, NULL, OPT_NO_ROLLUP},
       {NULL, 0, NULL, 0},
   };
   struct option *opts = ctl_options_merge(mine, ctl_filter_longopts);
@@ -229,6 +233,9 @@ static int run(struct ctl *ctl, int argc, char **argv) {
     case OPT_CUM:
       a.cum = true;
       break;
+    case OPT_NO_ROLLUP:
+      a.no_rollup = true;
+      break;
     case OPT_BY:
       if (strcmp(optarg, "target") != 0) {
         r = ctl_usage_error(ctl->cmd, "--by only knows 'target', not '%s'", optarg);
@@ -253,7 +260,7 @@ static int run(struct ctl *ctl, int argc, char **argv) {
     goto out;
   }
   if (optind == argc - 1) {
-    if (filtered || a.by_target) {
+    if (filtered || a.by_target || a.no_rollup) {
       r = ctl_usage_error(ctl->cmd, "a capture ID and filters (--type, --target, ...) do not "
                                     "go together");
       goto out;
@@ -284,7 +291,7 @@ const struct ctl_command ctl_cmd_top = {
     .usage = "top ID [-n N] [--sample-index NAME|N] [--cum] [--nodefraction F] [--json]\n"
              "       top --type TYPE [--target NAME] [--instance NAME] [--since T] [--until T] "
              "[-l KEY=VALUE]... [--limit N] [--by target] [--sample-index NAME|N] [--cum] "
-             "[-n N] [--json]",
+             "[-n N] [--no-rollup] [--json]",
     .summary = "top functions of a capture (like go tool pprof -top), or summed over captures",
     .run = run,
 };

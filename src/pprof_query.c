@@ -3,6 +3,7 @@
 #include "pprof_keymap.h"
 #include "pprof_math.h"
 #include "pprof_query.h"
+#include "pprof_query_int.h"
 #include "pprof_rows.h"
 #include "util.h"
 
@@ -27,18 +28,6 @@ static const char sql_one[] =
     " JOIN pprof_sample_types t ON t.capture_id = c.id WHERE c.id = ?1";
 static const char sql_fn_name[] = "SELECT name, file FROM pprof_functions WHERE id = ?1";
 
-/* Sums per function id of the group being scanned. Function ids are
- * dense (an INTEGER PRIMARY KEY), so a flat array indexed by id beats any
- * hash; `touched` remembers which entries to collect and clear when the
- * group changes (rows come ordered by group). */
-struct acc {
-  int64_t *flat, *cum;
-  uint8_t *used;
-  size_t cap;
-  int64_t *touched;
-  size_t n_touched, touched_cap;
-};
-
 static void acc_add(struct acc *a, int64_t id, int64_t flat, int64_t cum) {
   if (id <= 0)
     return;
@@ -49,7 +38,9 @@ static void acc_add(struct acc *a, int64_t id, int64_t flat, int64_t cum) {
     a->flat = xreallocarray(a->flat, n, sizeof(*a->flat));
     a->cum = xreallocarray(a->cum, n, sizeof(*a->cum));
     a->used = xreallocarray(a->used, n, sizeof(*a->used));
+    a->pos = xreallocarray(a->pos, n, sizeof(*a->pos));
     memset(a->used + a->cap, 0, n - a->cap);
+    memset(a->pos + a->cap, 0, (n - a->cap) * sizeof(*a->pos));
     a->cap = n;
   }
   if (!a->used[id]) {
@@ -70,30 +61,18 @@ static void acc_done(struct acc *a) {
   free(a->flat);
   free(a->cum);
   free(a->used);
+  free(a->pos);
   free(a->touched);
 }
 
-struct scan {
-  struct store *s;
-  const struct pprof_agg_opts *o;
-  struct pprof_agg *agg;
-  struct keymap groups;
-  struct acc acc;
-  int64_t acc_group;  /* the group acc holds, -1 for none */
-  int64_t want_index; /* -1 when matching by name or default */
-  const char *want_name, *want_noinuse;
-  int64_t cur_capture;
-  bool cur_matched;
-  char *err;
-};
-
-static void add_triple(int64_t id, int64_t flat, int64_t cum, void *ud) {
+void pprof_query_add_triple(int64_t id, int64_t flat, int64_t cum, void *ud) {
   struct scan *sc = ud;
   acc_add(&sc->acc, id, flat, cum);
 }
 
 /* Moves the accumulated sums into the group's rows. A group seen again
- * later (rows not ordered by it) is merged. */
+ * later (rows not ordered by it) is merged, finding its rows through
+ * a->pos (every id in a group's rows is below a->cap). */
 static void flush_group(struct scan *sc) {
   struct pprof_agg_group *g;
   struct acc *a = &sc->acc;
@@ -101,15 +80,16 @@ static void flush_group(struct scan *sc) {
   if (sc->acc_group < 0)
     return;
   g = &sc->agg->groups[sc->acc_group];
+  if (g->merge_needed)
+    for (size_t j = 0; j < g->n_rows; j++)
+      a->pos[g->rows[j].function_id] = (uint32_t)(j + 1);
   for (size_t i = 0; i < a->n_touched; i++) {
     int64_t id = a->touched[i];
     size_t j = g->n_rows;
-    if (g->n_rows % 256 == 0)
+    if (g->merge_needed && a->pos[id])
+      j = a->pos[id] - 1;
+    else if (g->n_rows % 256 == 0)
       g->rows = xreallocarray(g->rows, g->n_rows + 256, sizeof(*g->rows));
-    if (g->merge_needed) {
-      for (j = 0; j < g->n_rows && g->rows[j].function_id != id; j++)
-        ;
-    }
     if (j == g->n_rows) {
       memset(&g->rows[j], 0, sizeof(g->rows[j]));
       g->rows[j].function_id = id;
@@ -119,12 +99,15 @@ static void flush_group(struct scan *sc) {
     g->rows[j].cum = pp_add(g->rows[j].cum, a->cum[id]);
     a->used[id] = 0;
   }
+  if (g->merge_needed)
+    for (size_t j = 0; j < g->n_rows; j++)
+      a->pos[g->rows[j].function_id] = 0;
   a->n_touched = 0;
   g->merge_needed = true;
   sc->acc_group = -1;
 }
 
-static struct pprof_agg_group *group_for(struct scan *sc, const char *target) {
+struct pprof_agg_group *pprof_query_group_for(struct scan *sc, const char *target) {
   const char *key = sc->o->by_target ? target : "";
   bool is_new;
   uint32_t g = keymap_intern(&sc->groups, key, strlen(key), &is_new);
@@ -187,22 +170,21 @@ static int scan_row(struct scan *sc, sqlite3_stmt *st) {
                         id, type, unit, sc->agg->sample_type, sc->agg->unit);
     return -EINVAL;
   }
-  g = group_for(sc, target ? target : "");
+  g = pprof_query_group_for(sc, target ? target : "");
   g->total = pp_add(g->total, total);
   g->n_captures++;
   g->first_ms = MIN(g->first_ms, at_ms);
   g->last_ms = MAX(g->last_ms, at_ms);
   sc->agg->n_captures++;
   if (pprof_funcs_decode(sqlite3_column_blob(st, 8), (size_t)sqlite3_column_bytes(st, 8),
-                         (size_t)idx, add_triple, sc) < 0) {
+                         (size_t)idx, pprof_query_add_triple, sc) < 0) {
     sc->err = xasprintf("capture %" PRId64 ": corrupt pprof_profiles.funcs", id);
     return -EBADMSG;
   }
   return 0;
 }
 
-/* Every row of the captures f selects, in whatever order is cheapest. */
-static int scan_all(struct scan *sc, const struct store_filter *f) {
+int pprof_query_scan_all(struct scan *sc, const struct store_filter *f) {
   sqlite3_stmt *st = NULL;
   int rc, r;
 
@@ -288,14 +270,14 @@ static int run_scan(struct scan *sc, const struct store_filter *f) {
     for (size_t i = 0; i < n && r == 0; i++) {
       struct store_filter one = *f;
       one.target = targets[i];
-      r = scan_all(sc, &one);
+      r = pprof_query_scan_all(sc, &one);
     }
     for (size_t i = 0; i < n; i++)
       free(targets[i]);
     free(targets);
     return r;
   }
-  return scan_all(sc, f);
+  return pprof_query_scan_all(sc, f);
 }
 
 struct sort_ctx {
@@ -376,31 +358,56 @@ static int cmp_groups(const void *a, const void *b) {
   return strcmp(l->target ? l->target : "", r->target ? r->target : "");
 }
 
+static void scan_init(struct scan *sc, struct store *s, const struct pprof_agg_opts *o) {
+  int64_t n;
+
+  memset(sc, 0, sizeof(*sc));
+  sc->s = s;
+  sc->o = o;
+  sc->agg = xcalloc(1, sizeof(*sc->agg));
+  sc->want_index = -1;
+  keymap_init(&sc->groups);
+  keymap_init(&sc->stale);
+  if (o->sample_type && parse_int64(o->sample_type, &n) == 0) {
+    sc->want_index = n;
+  } else if (o->sample_type) {
+    sc->want_name = o->sample_type;
+    sc->want_noinuse =
+        str_has_prefix(o->sample_type, "inuse_") ? o->sample_type + 6 : o->sample_type;
+  }
+  sc->acc_group = -1;
+}
+
+static void scan_done(struct scan *sc) {
+  acc_done(&sc->acc);
+  keymap_done(&sc->groups);
+  keymap_done(&sc->stale);
+}
+
 int pprof_query_aggregate(struct store *s, const struct store_filter *f,
                           const struct pprof_agg_opts *o, struct pprof_agg **ret, char **ret_err) {
   struct scan sc;
   struct store_filter ff = *f;
-  int64_t n;
-  int r;
+  int r = -EAGAIN;
 
-  memset(&sc, 0, sizeof(sc));
-  sc.s = s;
-  sc.o = o;
-  sc.agg = xcalloc(1, sizeof(*sc.agg));
-  sc.want_index = -1;
-  keymap_init(&sc.groups);
-  if (o->sample_type && parse_int64(o->sample_type, &n) == 0) {
-    sc.want_index = n;
-  } else if (o->sample_type) {
-    sc.want_name = o->sample_type;
-    sc.want_noinuse =
-        str_has_prefix(o->sample_type, "inuse_") ? o->sample_type + 6 : o->sample_type;
-  }
   ff.status = CAPTURE_OK;
-  sc.acc_group = -1;
-  r = run_scan(&sc, &ff);
-  finish_capture(&sc);
-  flush_group(&sc);
+  scan_init(&sc, s, o);
+  if (!o->no_rollup && ff.limit <= 0) {
+    r = pprof_query_rollups(&sc, &ff);
+    finish_capture(&sc);
+    flush_group(&sc);
+  }
+  if (r < 0) {
+    /* No whole hour selected, or something the rollups cannot answer
+     * exactly as the raw rows would: read the raw rows alone. */
+    scan_done(&sc);
+    pprof_agg_free(sc.agg);
+    free(sc.err);
+    scan_init(&sc, s, o);
+    r = run_scan(&sc, &ff);
+    finish_capture(&sc);
+    flush_group(&sc);
+  }
   if (r < 0) {
     if (!sc.err)
       sc.err = xasprintf("querying pprof rows: %s", store_errmsg(s));
@@ -420,13 +427,11 @@ int pprof_query_aggregate(struct store *s, const struct store_filter *f,
     goto fail;
   }
   qsort(sc.agg->groups, sc.agg->n_groups, sizeof(*sc.agg->groups), cmp_groups);
-  acc_done(&sc.acc);
-  keymap_done(&sc.groups);
+  scan_done(&sc);
   *ret = sc.agg;
   return 0;
 fail:
-  acc_done(&sc.acc);
-  keymap_done(&sc.groups);
+  scan_done(&sc);
   pprof_agg_free(sc.agg);
   *ret_err = sc.err;
   return r;

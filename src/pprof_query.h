@@ -33,8 +33,9 @@ struct pprof_agg_group {
 struct pprof_agg {
   char *sample_type;
   char *unit;
-  size_t n_captures; /* captures that had the sample type */
-  size_t n_skipped;  /* matching captures without pprof rows or that type */
+  size_t n_captures;  /* captures that had the sample type */
+  size_t n_skipped;   /* matching captures without pprof rows or that type */
+  size_t n_rolled_up; /* of n_captures + n_skipped, read from rollups */
   size_t n_groups;
   struct pprof_agg_group *groups;
 };
@@ -43,11 +44,14 @@ struct pprof_agg_opts {
   const char *sample_type; /* type name or index; NULL = each capture's default */
   bool by_target;
   bool cum_sort;
-  size_t limit; /* rows per group; 0 = all */
+  size_t limit;   /* rows per group; 0 = all */
+  bool no_rollup; /* read every capture's own rows (tests, comparisons) */
 };
 
 /* Sums flat, cum and totals over the captures f selects (only ok captures
- * with pprof rows count). -ENOENT with a message when nothing matched,
+ * with pprof rows count). Whole days and hours come from the rollups
+ * (pprof_rollup.h) unless o->no_rollup or f->limit is set; the result is
+ * the same either way. -ENOENT with a message when nothing matched,
  * -EINVAL when the captures disagree on the unit of the sample type. */
 int pprof_query_aggregate(struct store *s, const struct store_filter *f,
                           const struct pprof_agg_opts *o, struct pprof_agg **ret, char **ret_err);

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "pprof_math.h"
+#include "pprof_rollup.h"
 #include "pprof_rows.h"
 #include "store.h"
 #include "util.h"
@@ -334,6 +335,9 @@ int pprof_rows_store(struct store *s, int64_t capture_id, const void *detail) {
   sqlite3_bind_blob(st, 10, funcs.len ? (const void *)funcs.data : "", (int)funcs.len,
                     SQLITE_TRANSIENT);
   r = step_done(st);
+  /* The hourly rollup, in this same transaction (see pprof_rollup.h). */
+  if (r == 0)
+    r = pprof_rollup_add(s, capture_id, d, funcs.data, funcs.len);
   for (size_t i = 0; i < d->n_stacks && r == 0; i++) {
     st = store_stmt(s, sql_stack);
     if (!st) {

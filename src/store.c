@@ -3,6 +3,7 @@
  * read by store_query.c and pruned by store_prune.c. */
 #include "config.h"
 
+#include "pprof_rollup.h"
 #include "store.h"
 #include "store_int.h"
 #include "util.h"
@@ -477,6 +478,21 @@ static int check_version(struct store *s, const struct store_migration *migratio
   return 0;
 }
 
+/* Cells of the pprof rollups left stale by a migration or by deletions
+ * outside pruning are rebuilt when the store is opened for writing. Not
+ * fatal: stale cells are read raw, and the next open or prune retries. */
+static void repair_rollups(struct store *s) {
+  int64_t stale = 0;
+
+  if (store_query_int64(s, "SELECT EXISTS (SELECT 1 FROM pprof_rollups WHERE stale)", &stale) < 0 ||
+      !stale || store_begin(s) < 0)
+    return;
+  if (pprof_rollup_repair(s, INT64_MAX) < 0 || store_commit(s) < 0) {
+    if (!sqlite3_get_autocommit(s->db))
+      (void)store_rollback(s);
+  }
+}
+
 int store_open_with(const char *path, unsigned flags, const struct store_migration *migrations,
                     size_t n_migrations, struct store **ret, char **ret_err) {
   struct store *s = xcalloc(1, sizeof(*s));
@@ -516,6 +532,8 @@ int store_open_with(const char *path, unsigned flags, const struct store_migrati
   r = check_version(s, migrations, n_migrations, &err);
   if (r < 0)
     goto fail;
+  if (!s->readonly && migrations == store_migrations)
+    repair_rollups(s);
   *ret = s;
   return 0;
 fail:

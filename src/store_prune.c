@@ -3,6 +3,7 @@
  * pages back to the filesystem. */
 #include "config.h"
 
+#include "pprof_rollup.h"
 #include "store.h"
 #include "store_int.h"
 #include "util.h"
@@ -111,6 +112,15 @@ static int delete_batch(struct store *s, int64_t before_ms, int64_t limit, bool 
   for (size_t i = 0; r == 0 && i < b->n; i++)
     if (i == 0 || b->labelset[i] != b->labelset[i - 1])
       r = delete_by_id(s, sql_delete_labelset, b->labelset[i], "deleting labels", &unused);
+  /* The deletes marked their rollup cells stale: rebuild the hours from
+   * the captures left, in the same transaction (a stale day is read
+   * through its hours; rebuilding it would read a whole day of captures
+   * per series at every run). A failed rebuild (say, a full
+   * disk) leaves the cells stale, which queries read raw; the deletes
+   * still count, unless SQLite rolled the whole transaction back. */
+  if (r == 0 && b->n > 0 && pprof_rollup_repair(s, PPROF_ROLLUP_HOUR_MS) < 0 &&
+      sqlite3_get_autocommit(s->db))
+    r = store_fail(s, -EIO, "rebuilding pprof rollups: the transaction was rolled back");
   if (!in_outer_txn) {
     if (r == 0)
       r = store_commit(s);

@@ -102,6 +102,7 @@ static const char schema_core_v1[] =
 /* (module declarations go here) */
 extern const char store_schema_trace[];
 extern const char store_schema_pprof[];
+extern const char store_schema_pprof_rollup[];
 
 static const char *const schema_v1[] = {
     schema_core_v1,
@@ -111,7 +112,16 @@ static const char *const schema_v1[] = {
     NULL,
 };
 
+/* Version 2: hourly and daily rollups of the pprof function rows for `pprofctl
+ * top` (pprof_rollup.h); existing cells are created stale and filled by
+ * pprof_rollup_repair() when the store is opened read-write. */
+static const char *const schema_v2[] = {
+    store_schema_pprof_rollup,
+    NULL,
+};
+
 const struct store_migration store_migrations[] = {
     {1, schema_v1},
+    {2, schema_v2},
 };
 const size_t store_n_migrations = ARRAY_SIZE(store_migrations);

@@ -121,6 +121,7 @@ START_TEST(test_migrations) {
   struct store *s = NULL;
   char *err = NULL;
   int64_t id;
+  char *want;
   int r;
 
   memcpy(list, store_migrations, n * sizeof(*list));
@@ -134,11 +135,12 @@ START_TEST(test_migrations) {
   list[n].statements = bad_v2;
   r = store_open_with(fx.path, 0, list, n + 1, &s, &err);
   ck_assert_int_lt(r, 0);
-  ck_assert_msg(strstr(err, "migration to schema version 2 failed") && strstr(err, "no_such_table"),
-                "%s", err);
+  want = xasprintf("migration to schema version %zu failed", n + 1);
+  ck_assert_msg(strstr(err, want) && strstr(err, "no_such_table"), "%s", err);
+  free(want);
   free(err);
   fx.s = fx_open(&fx, 0);
-  ck_assert_int_eq(fx_query_int(fx.s, "PRAGMA user_version"), 1);
+  ck_assert_int_eq(fx_query_int(fx.s, "PRAGMA user_version"), (int64_t)n);
   ck_assert_int_eq(fx_query_int(fx.s, "SELECT count(*) FROM sqlite_master WHERE name='half_done'"),
                    0);
   fx.s = store_close(fx.s);
@@ -147,24 +149,25 @@ START_TEST(test_migrations) {
   list[n].statements = test_v2;
   r = store_open_with(fx.path, STORE_READONLY, list, n + 1, &s, &err);
   ck_assert_int_lt(r, 0);
-  ck_assert_msg(strstr(err, "has schema version 1, expected 2; run pprofd to migrate it") &&
-                    strstr(err, fx.path),
-                "%s", err);
+  want = xasprintf("has schema version %zu, expected %zu; run pprofd to migrate it", n, n + 1);
+  ck_assert_msg(strstr(err, want) && strstr(err, fx.path), "%s", err);
+  free(want);
   free(err);
 
   /* A read-write open migrates and keeps the data. */
   r = store_open_with(fx.path, 0, list, n + 1, &s, &err);
   ck_assert_msg(r == 0, "%s", err);
-  ck_assert_int_eq(fx_query_int(s, "PRAGMA user_version"), 2);
+  ck_assert_int_eq(fx_query_int(s, "PRAGMA user_version"), (int64_t)n + 1);
   ck_assert_int_eq(fx_query_int(s, "SELECT count(*) FROM captures WHERE note IS NULL"), 1);
   ck_assert_int_eq(fx_query_int(s, "SELECT count(*) FROM notes"), 0);
   s = store_close(s);
 
-  /* This binary only knows version 1: a version-2 database is refused. */
+  /* This binary only knows version n: a newer database is refused. */
   r = store_open(fx.path, 0, &s, &err);
   ck_assert_int_lt(r, 0);
-  ck_assert_msg(strstr(err, "schema version 2, newer than") && strstr(err, "upgrade pprofd"), "%s",
-                err);
+  want = xasprintf("schema version %zu, newer than", n + 1);
+  ck_assert_msg(strstr(err, want) && strstr(err, "upgrade pprofd"), "%s", err);
+  free(want);
   free(err);
   r = store_open(fx.path, STORE_READONLY, &s, &err);
   ck_assert_int_lt(r, 0);
@@ -180,7 +183,7 @@ START_TEST(test_migrate_from_zero) {
   char *dir = test_tmpdir();
   char *path = xasprintf("%s/old.db", dir);
   struct store *s = NULL;
-  char *err = NULL;
+  char *err = NULL, *want;
   sqlite3 *db;
 
   /* An existing database that has never been migrated (version 0). */
@@ -188,11 +191,13 @@ START_TEST(test_migrate_from_zero) {
   ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE unrelated (x)", NULL, NULL, NULL), SQLITE_OK);
   sqlite3_close(db);
   ck_assert_int_lt(store_open(path, STORE_READONLY, &s, &err), 0);
-  ck_assert_msg(strstr(err, "has schema version 0, expected 1; run pprofd to migrate it"), "%s",
-                err);
+  want =
+      xasprintf("has schema version 0, expected %zu; run pprofd to migrate it", store_n_migrations);
+  ck_assert_msg(strstr(err, want), "%s", err);
+  free(want);
   free(err);
   ck_assert_int_eq(store_open(path, 0, &s, &err), 0);
-  ck_assert_int_eq(fx_query_int(s, "PRAGMA user_version"), 1);
+  ck_assert_int_eq(fx_query_int(s, "PRAGMA user_version"), (int64_t)store_n_migrations);
   ck_assert_int_eq(fx_count(s, "captures"), 0);
   s = store_close(s);
   test_rm_rf(dir);
