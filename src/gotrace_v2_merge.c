@@ -36,35 +36,59 @@ struct merge {
   size_t n_heap;
   uint32_t *popped;
   uint64_t tie;
+  /* v2_spec_table for this trace's version, 4 bytes per type: one load
+   * per event instead of a check of the name and version. */
+  struct kind {
+    uint8_t nargs; /* KIND_BAD: not an event of this version */
+    uint8_t ids;   /* str | stk */
+    uint8_t str, stk;
+  } kind[V2_EV_TYPES];
 };
+#define KIND_BAD 0xff
 
-/* A varint with at least 10 readable bytes; NULL when it is malformed. */
+/* A varint with at least 10 readable bytes; NULL when it is malformed.
+ * Unrolled: time deltas are mostly 2-3 bytes and heap sizes 4-5, and the
+ * generic loop re-checks the end of the input for every byte. Accepts
+ * exactly what v2_uvarint accepts. */
+#define VB(i)                                                                                      \
+  b = p[i];                                                                                        \
+  x |= (b & 0x7f) << (7 * (i));                                                                    \
+  if (b < 0x80) {                                                                                  \
+    *ret = x;                                                                                      \
+    return p + (i) + 1;                                                                            \
+  }
 static inline const uint8_t *fast_uvarint(const uint8_t *p, uint64_t *ret) {
   uint64_t b = p[0], x;
-  size_t k;
   if (b < 0x80) {
     *ret = b;
     return p + 1;
   }
   x = b & 0x7f;
-  b = p[1];
-  if (b < 0x80) {
-    *ret = x | b << 7;
-    return p + 2;
-  }
-  k = v2_uvarint(p, p + 10, ret);
-  return k ? p + k : NULL;
+  VB(1)
+  VB(2)
+  VB(3)
+  VB(4)
+  VB(5)
+  VB(6)
+  VB(7)
+  VB(8)
+  b = p[9];
+  if (b > 1)
+    return NULL;
+  *ret = x | b << 63;
+  return p + 10;
 }
+#undef VB
 
 /* Loads the cursor's next event: 1, 0 when the thread has no more, <0. */
 static int cursor_next(struct merge *mg, struct cursor *c) {
   struct v2_state *s = mg->s;
   const struct v2_gen *g = s->gen;
   const uint8_t *p, *end;
-  const struct v2_spec *sp;
+  struct kind k;
   uint64_t dt;
   int64_t dns;
-  size_t k, off;
+  size_t off;
 
   while (c->pos == c->end) {
     uint32_t next = g->ev_batches[c->batch].next;
@@ -90,27 +114,29 @@ static int cursor_next(struct merge *mg, struct cursor *c) {
   off = c->pos;
   p = s->data + c->pos;
   end = s->data + c->end;
-  sp = &v2_spec_table[*p];
-  if (!sp->name || s->minor < sp->min_minor)
+  k = mg->kind[*p];
+  if (k.nargs == KIND_BAD)
     return v2_fail(s->err, off, "unknown event type %u for go 1.%d", *p, s->minor);
   c->ev.type = *p++;
-  c->ev.nargs = sp->nargs;
+  c->ev.nargs = k.nargs;
   c->ev.off = off;
   /* dt and the arguments: varints, mostly one or two bytes */
   const uint8_t *q = end - p >= 11 * (V2_MAX_ARGS + 1) ? fast_uvarint(p, &dt) : NULL;
-  for (unsigned i = 0; q && i < sp->nargs; i++)
+  for (unsigned i = 0; q && i < k.nargs; i++)
     q = fast_uvarint(q, &c->ev.args[i]);
   if (q) {
     p = q;
   } else { /* near the end of the batch, or malformed: the careful way */
-    for (unsigned i = 0; i <= sp->nargs; i++) {
+    const char *name = v2_spec_table[c->ev.type].name;
+    for (unsigned i = 0; i <= k.nargs; i++) {
       uint64_t v;
-      if (!(k = v2_uvarint(p, end, &v))) {
+      size_t n;
+      if (!(n = v2_uvarint(p, end, &v))) {
         if (!i)
-          return v2_fail(s->err, off, "%s %s timestamp", v2_varint_problem(p, end), sp->name);
-        return v2_fail(s->err, off, "%s %s argument %u", v2_varint_problem(p, end), sp->name, i);
+          return v2_fail(s->err, off, "%s %s timestamp", v2_varint_problem(p, end), name);
+        return v2_fail(s->err, off, "%s %s argument %u", v2_varint_problem(p, end), name, i);
       }
-      p += k;
+      p += n;
       if (i)
         c->ev.args[i - 1] = v;
       else
@@ -130,18 +156,18 @@ static int cursor_next(struct merge *mg, struct cursor *c) {
   c->t += dns;
   c->ev.time = c->t;
   /* Every string and stack id must exist in this generation. */
-  if (sp->str_args | sp->stk_args) {
-    for (unsigned i = 0; i < sp->nargs; i++) {
+  if (k.ids) {
+    for (unsigned i = 0; i < k.nargs; i++) {
       bool ok = true;
-      if (sp->str_args & (1u << i))
+      if (k.str & (1u << i))
         c->ev.idx[i] = v2_gen_string(g, c->ev.args[i], &ok);
-      else if (sp->stk_args & (1u << i))
+      else if (k.stk & (1u << i))
         c->ev.idx[i] = v2_gen_stack(g, c->ev.args[i], &ok);
       else
         continue;
       if (!ok)
-        return v2_fail(s->err, off, "%s: unknown %s id %llu", sp->name,
-                       (sp->str_args & (1u << i)) ? "string" : "stack",
+        return v2_fail(s->err, off, "%s: unknown %s id %llu", v2_spec_table[c->ev.type].name,
+                       (k.str & (1u << i)) ? "string" : "stack",
                        (unsigned long long)c->ev.args[i]);
     }
   }
@@ -366,6 +392,14 @@ int gotrace_v2_parse_ex(const uint8_t *data, size_t len, const struct gotrace_v2
   v2_map_init(&s.mmap);
   v2_map_init(&s.tasks);
   mg.s = &s;
+  for (unsigned t = 0; t < V2_EV_TYPES; t++) {
+    const struct v2_spec *sp = v2_spec_get(t, minor);
+    struct kind *k = &mg.kind[t];
+    k->nargs = sp ? sp->nargs : KIND_BAD;
+    k->str = sp ? sp->str_args : 0;
+    k->stk = sp ? sp->stk_args : 0;
+    k->ids = k->str | k->stk;
+  }
   r = (struct v2_reader){data, len, 16, minor, 0};
   for (;;) {
     rc = v2_gen_read(&r, &gen, &err);
