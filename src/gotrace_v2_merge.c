@@ -225,9 +225,12 @@ static int requeue(struct merge *mg, uint32_t idx, bool at_top) {
   if (rc > 0) {
     c->tie = ++mg->tie;
     if (at_top) {
-      mg->heap[0].time = c->ev.time;
-      mg->heap[0].tie = c->tie;
-      sift_down(mg, 0);
+      struct hent *h = mg->heap;
+      h[0].time = c->ev.time;
+      h[0].tie = c->tie;
+      /* Usually the thread stays the earliest: no sift needed. */
+      if (mg->n_heap > 1 && (less(&h[1], &h[0]) || (mg->n_heap > 2 && less(&h[2], &h[0]))))
+        sift_down(mg, 0);
     } else {
       heap_push(mg, idx);
     }
@@ -295,13 +298,16 @@ static int merge_generation(struct merge *mg) {
   if (g->n_cpu > 1)
     qsort(g->cpu, g->n_cpu, sizeof(*g->cpu), cmp_cpu);
 
+  /* Time of the next CPU sample, INT64_MAX when there is none. */
+  int64_t cpu_t = g->n_cpu ? g->cpu[0].time : INT64_MAX;
   for (;;) {
     size_t n_popped = 0;
     bool done = false;
-    if (!mg->n_heap && ci >= g->n_cpu)
-      break;
-    if (ci < g->n_cpu && (!mg->n_heap || g->cpu[ci].time < mg->heap[0].time)) {
+    if (!mg->n_heap || cpu_t < mg->heap[0].time) {
+      if (ci >= g->n_cpu)
+        break;
       v2_an_cpu_sample(s, g->cpu[ci++].time);
+      cpu_t = ci < g->n_cpu ? g->cpu[ci].time : INT64_MAX;
       continue;
     }
     /* Almost always the earliest event can happen right away. */
