@@ -136,6 +136,40 @@ static inline size_t v2_uvarint(const uint8_t *p, const uint8_t *end, uint64_t *
   return 0;
 }
 
+/* A varint with at least 10 readable bytes; NULL when it is malformed.
+ * Unrolled: time deltas are mostly 2-3 bytes and heap sizes 4-5, and the
+ * generic loop re-checks the end of the input for every byte. Accepts
+ * exactly what v2_uvarint accepts. */
+#define V2_VB(i)                                                                                   \
+  b = p[i];                                                                                        \
+  x |= (b & 0x7f) << (7 * (i));                                                                    \
+  if (b < 0x80) {                                                                                  \
+    *ret = x;                                                                                      \
+    return p + (i) + 1;                                                                            \
+  }
+static inline const uint8_t *v2_uvarint10(const uint8_t *p, uint64_t *ret) {
+  uint64_t b = p[0], x;
+  if (b < 0x80) {
+    *ret = b;
+    return p + 1;
+  }
+  x = b & 0x7f;
+  V2_VB(1)
+  V2_VB(2)
+  V2_VB(3)
+  V2_VB(4)
+  V2_VB(5)
+  V2_VB(6)
+  V2_VB(7)
+  V2_VB(8)
+  b = p[9];
+  if (b > 1)
+    return NULL;
+  *ret = x | b << 63;
+  return p + 10;
+}
+#undef V2_VB
+
 /* Why a varint could not be read: "truncated" when the input ends inside
  * it, "bad varint" otherwise. */
 static inline const char *v2_varint_problem(const uint8_t *p, const uint8_t *end) {

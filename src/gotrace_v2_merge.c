@@ -46,40 +46,6 @@ struct merge {
 };
 #define KIND_BAD 0xff
 
-/* A varint with at least 10 readable bytes; NULL when it is malformed.
- * Unrolled: time deltas are mostly 2-3 bytes and heap sizes 4-5, and the
- * generic loop re-checks the end of the input for every byte. Accepts
- * exactly what v2_uvarint accepts. */
-#define VB(i)                                                                                      \
-  b = p[i];                                                                                        \
-  x |= (b & 0x7f) << (7 * (i));                                                                    \
-  if (b < 0x80) {                                                                                  \
-    *ret = x;                                                                                      \
-    return p + (i) + 1;                                                                            \
-  }
-static inline const uint8_t *fast_uvarint(const uint8_t *p, uint64_t *ret) {
-  uint64_t b = p[0], x;
-  if (b < 0x80) {
-    *ret = b;
-    return p + 1;
-  }
-  x = b & 0x7f;
-  VB(1)
-  VB(2)
-  VB(3)
-  VB(4)
-  VB(5)
-  VB(6)
-  VB(7)
-  VB(8)
-  b = p[9];
-  if (b > 1)
-    return NULL;
-  *ret = x | b << 63;
-  return p + 10;
-}
-#undef VB
-
 /* Loads the cursor's next event: 1, 0 when the thread has no more, <0. */
 static int cursor_next(struct merge *mg, struct cursor *c) {
   struct v2_state *s = mg->s;
@@ -121,9 +87,9 @@ static int cursor_next(struct merge *mg, struct cursor *c) {
   c->ev.nargs = k.nargs;
   c->ev.off = off;
   /* dt and the arguments: varints, mostly one or two bytes */
-  const uint8_t *q = end - p >= 11 * (V2_MAX_ARGS + 1) ? fast_uvarint(p, &dt) : NULL;
+  const uint8_t *q = end - p >= 11 * (V2_MAX_ARGS + 1) ? v2_uvarint10(p, &dt) : NULL;
   for (unsigned i = 0; q && i < k.nargs; i++)
-    q = fast_uvarint(q, &c->ev.args[i]);
+    q = v2_uvarint10(q, &c->ev.args[i]);
   if (q) {
     p = q;
   } else { /* near the end of the batch, or malformed: the careful way */
@@ -167,8 +133,7 @@ static int cursor_next(struct merge *mg, struct cursor *c) {
         continue;
       if (!ok)
         return v2_fail(s->err, off, "%s: unknown %s id %llu", v2_spec_table[c->ev.type].name,
-                       (k.str & (1u << i)) ? "string" : "stack",
-                       (unsigned long long)c->ev.args[i]);
+                       (k.str & (1u << i)) ? "string" : "stack", (unsigned long long)c->ev.args[i]);
     }
   }
   c->pos = (size_t)(p - s->data);
