@@ -47,7 +47,7 @@ struct merge {
 #define KIND_BAD 0xff
 
 /* Loads the cursor's next event: 1, 0 when the thread has no more, <0. */
-static int cursor_next(struct merge *mg, struct cursor *c) {
+static inline __attribute__((always_inline)) int cursor_next(struct merge *mg, struct cursor *c) {
   struct v2_state *s = mg->s;
   const struct v2_gen *g = s->gen;
   const uint8_t *p, *end;
@@ -182,7 +182,8 @@ static uint32_t heap_pop(struct merge *mg) {
 }
 
 /* After an advance: load the thread's next event and requeue it. */
-static int requeue(struct merge *mg, uint32_t idx, bool at_top) {
+static inline __attribute__((always_inline)) int requeue(struct merge *mg, uint32_t idx,
+                                                         bool at_top) {
   struct cursor *c = &mg->cur[idx];
   int rc = cursor_next(mg, c);
   if (rc < 0)
