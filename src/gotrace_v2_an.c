@@ -235,9 +235,11 @@ static void set_name(struct v2_state *s, struct v2_g *g, uint32_t stack_idx) {
   g->name = 1 + v2_gen_global_string(s->in, s->gen, outer->func);
 }
 
-/* One goroutine state transition (summary.go's Event for goroutines). */
-static void gtrans(struct v2_state *s, const struct v2_out *o, struct v2_g *g, int old, int nw,
-                   int cls, uint32_t tstack) {
+/* One goroutine state transition (summary.go's Event for goroutines).
+ * Inlined into its one caller: it runs for two thirds of all events. */
+static inline __attribute__((always_inline)) void gtrans(struct v2_state *s, const struct v2_out *o,
+                                                         struct v2_g *g, int old, int nw, int cls,
+                                                         uint32_t tstack) {
   struct v2_an *a = s->an;
   int64_t t = o->time, from;
   bool was = executing(old), is = executing(nw);
@@ -504,6 +506,8 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
   struct v2_an *a = s->an;
   struct v2_g *g = o->subj;
   const uint64_t *x = o->args;
+  uint32_t tstack = V2_IDX_NONE;
+  int cls = 0;
 
   if (o->time <= s->last_time)
     o->time = s->last_time + 1;
@@ -516,21 +520,20 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
   case V2_EV_PROCS_CHANGE:
     procs_change(a, o->time, x[0]);
     break;
+  /* Goroutine transitions: one gtrans call site below, inlined. */
   case V2_EV_GO_CREATE:
   case V2_EV_GO_CREATE_BLOCKED:
-    gtrans(s, o, g, o->old_state, o->new_state, 0, stack_idx(o, 1));
-    break;
+  case V2_EV_GO_SYSCALL_BEGIN:
+    tstack = stack_idx(o, 1);
+    goto trans;
   case V2_EV_GO_STOP:
   case V2_EV_GO_BLOCK:
-    gtrans(s, o, g, o->old_state, o->new_state, reason_class(s, o),
-           o->idx == NULL ? V2_IDX_NONE : stack_idx(o, 1));
-    break;
-  case V2_EV_GO_SYSCALL_BEGIN:
-    gtrans(s, o, g, o->old_state, o->new_state, 0, stack_idx(o, 1));
-    break;
+    cls = reason_class(s, o);
+    tstack = o->idx == NULL ? V2_IDX_NONE : stack_idx(o, 1);
+    goto trans;
   case V2_EV_GO_STATUS_STACK:
-    gtrans(s, o, g, o->old_state, o->new_state, 0, stack_idx(o, 3));
-    break;
+    tstack = stack_idx(o, 3);
+    goto trans;
   case V2_EV_GO_CREATE_SYSCALL:
   case V2_EV_GO_START:
   case V2_EV_GO_DESTROY:
@@ -541,7 +544,8 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
   case V2_EV_GO_SYSCALL_END:
   case V2_EV_GO_SYSCALL_END_BLOCKED:
   case V2_EV_GO_STATUS:
-    gtrans(s, o, g, o->old_state, o->new_state, 0, V2_IDX_NONE);
+  trans:
+    gtrans(s, o, g, o->old_state, o->new_state, cls, tstack);
     break;
   case V2_EV_PROC_START:
   case V2_EV_PROC_STOP:
