@@ -86,7 +86,7 @@ struct v2_mmu *v2_mmu_free(struct v2_mmu *m) {
 
 /* Integral of u from t0 to x, for x at or before the last committed point,
  * starting the segment search at *seg (moved forward). */
-static double integral(const struct v2_mmu *m, int64_t x, size_t *seg) {
+static inline double integral(const struct v2_mmu *m, int64_t x, size_t *seg) {
   const struct hp *p = AT(m, *seg < m->base ? m->base : *seg), *last = AT(m, m->n - 1);
   while (p < last && p[1].t <= x)
     p++;
