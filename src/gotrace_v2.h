@@ -598,10 +598,6 @@ static inline struct v2_g *v2_cur_g(struct v2_state *s, const struct v2_ctx *c) 
     return c->gr;
   return c->g == V2_NONE ? NULL : v2_g_lookup(s, c->g);
 }
-/* Hands an event to the analysis; 1 on success. */
-int v2_emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, const struct v2_ctx *c,
-            const uint64_t *args, struct v2_g *subj, struct v2_p *psubj, int old_state,
-            int new_state, const struct v2_out *extra);
 /* gotrace_v2_ranges.c */
 int v2_task_begin(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
 int v2_task_end(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
@@ -611,10 +607,36 @@ int v2_sweep(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
 int v2_go_range(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
 
 /* gotrace_v2_an.c */
-struct v2_an *v2_an_new(void);
-struct v2_an *v2_an_free(struct v2_an *a);
 /* Every ordered event, in order. May fail on inconsistent input. */
 int v2_an_event(struct v2_state *s, struct v2_out *o);
+/* Hands an event to the analysis; 1 on success. Inline: every event
+ * passes here, and the callers' constants fold into the record. */
+static inline __attribute__((always_inline)) int
+v2_emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, const struct v2_ctx *c,
+        const uint64_t *args, struct v2_g *subj, struct v2_p *psubj, int old_state, int new_state,
+        const struct v2_out *extra) {
+  struct v2_out o;
+  int sa = v2_spec_table[type].stack_arg, rc;
+  o.type = type;
+  o.time = ev->time;
+  o.g = c->g;
+  o.p = c->p;
+  o.m = c->m;
+  o.args = args;
+  o.idx = ev->idx;
+  o.stack = sa >= 0 && args[sa] ? ev->idx[sa] : V2_IDX_NONE;
+  o.subj = subj;
+  o.psubj = psubj;
+  o.old_state = (uint8_t)old_state;
+  o.new_state = (uint8_t)new_state;
+  o.stw_gc = extra ? extra->stw_gc : false;
+  o.ann_name = extra ? extra->ann_name : 0;
+  o.ann_begin = extra ? extra->ann_begin : 0;
+  rc = v2_an_event(s, &o);
+  return rc < 0 ? rc : 1;
+}
+struct v2_an *v2_an_new(void);
+struct v2_an *v2_an_free(struct v2_an *a);
 void v2_an_sync(struct v2_state *s, int64_t time);
 /* HeapAlloc / HeapGoal (a fast path: half of all events). */
 void v2_an_heap(struct v2_state *s, uint8_t type, int64_t time, uint64_t bytes);
