@@ -43,6 +43,7 @@ struct merge {
     uint8_t ids;   /* str | stk */
     uint8_t str, stk;
   } kind[V2_EV_TYPES];
+  bool clock64; /* the generation's clock is 64 ns per unit (the usual one) */
 };
 #define KIND_BAD 0xff
 
@@ -88,8 +89,15 @@ static inline __attribute__((always_inline)) int cursor_next(struct merge *mg, s
   c->ev.off = off;
   /* dt and the arguments: varints, mostly one or two bytes */
   const uint8_t *q = end - p >= 11 * (V2_MAX_ARGS + 1) ? v2_uvarint10(p, &dt) : NULL;
-  for (unsigned i = 0; q && i < k.nargs; i++)
-    q = v2_uvarint10(q, &c->ev.args[i]);
+  /* unrolled (at most V2_MAX_ARGS = 4) */
+  if (q && k.nargs > 0)
+    q = v2_uvarint10(q, &c->ev.args[0]);
+  if (q && k.nargs > 1)
+    q = v2_uvarint10(q, &c->ev.args[1]);
+  if (q && k.nargs > 2)
+    q = v2_uvarint10(q, &c->ev.args[2]);
+  if (q && k.nargs > 3)
+    q = v2_uvarint10(q, &c->ev.args[3]);
   if (q) {
     p = q;
   } else { /* near the end of the batch, or malformed: the careful way */
@@ -111,7 +119,7 @@ static inline __attribute__((always_inline)) int cursor_next(struct merge *mg, s
   }
   if (dt > UINT64_MAX - c->raw)
     return v2_fail(s->err, off, "timestamp out of range");
-  if (g->ns_per_unit == 64.0 && dt < (1ULL << 40)) {
+  if (mg->clock64 && dt < (1ULL << 40)) {
     dns = (int64_t)dt * 64; /* the usual clock: exact, no float needed */
   } else if (!v2_units_to_ns((double)dt, g->ns_per_unit, &dns)) {
     return v2_fail(s->err, off, "timestamp out of range");
@@ -122,19 +130,16 @@ static inline __attribute__((always_inline)) int cursor_next(struct merge *mg, s
   c->t += dns;
   c->ev.time = c->t;
   /* Every string and stack id must exist in this generation. */
-  if (k.ids) {
-    for (unsigned i = 0; i < k.nargs; i++) {
-      bool ok = true;
-      if (k.str & (1u << i))
-        c->ev.idx[i] = v2_gen_string(g, c->ev.args[i], &ok);
-      else if (k.stk & (1u << i))
-        c->ev.idx[i] = v2_gen_stack(g, c->ev.args[i], &ok);
-      else
-        continue;
-      if (!ok)
-        return v2_fail(s->err, off, "%s: unknown %s id %llu", v2_spec_table[c->ev.type].name,
-                       (k.str & (1u << i)) ? "string" : "stack", (unsigned long long)c->ev.args[i]);
-    }
+  for (unsigned ids = k.ids; ids; ids &= ids - 1) { /* in argument order */
+    unsigned i = (unsigned)__builtin_ctz(ids);
+    bool ok = true;
+    if (k.str & (1u << i))
+      c->ev.idx[i] = v2_gen_string(g, c->ev.args[i], &ok);
+    else
+      c->ev.idx[i] = v2_gen_stack(g, c->ev.args[i], &ok);
+    if (!ok)
+      return v2_fail(s->err, off, "%s: unknown %s id %llu", v2_spec_table[c->ev.type].name,
+                     (k.str & (1u << i)) ? "string" : "stack", (unsigned long long)c->ev.args[i]);
   }
   c->pos = (size_t)(p - s->data);
   s->st.wire_events++;
@@ -228,6 +233,7 @@ static int merge_generation(struct merge *mg) {
     return v2_fail(s->err, g->n_ev_batches ? g->ev_batches[0].off : 0,
                    "generation %llu: timestamp out of range", (unsigned long long)g->num);
   v2_an_sync(s, sync_t);
+  mg->clock64 = g->ns_per_unit == 64.0;
   if (g->n_threads > mg->cap_cur) {
     mg->cap_cur = g->n_threads;
     mg->cur = xreallocarray(mg->cur, mg->cap_cur, sizeof(*mg->cur));
