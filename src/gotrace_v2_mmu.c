@@ -106,8 +106,11 @@ static void trim(struct v2_mmu *m) {
   if (keep <= m->base)
     return;
   drop = keep - m->base;
-  if (drop * 4 < m->len && m->len < m->cap)
-    return; /* not worth moving yet */
+  /* Move only once at least half is dead: each point is then moved at
+   * most once on average, and the history stays within twice the points
+   * the windows still need. */
+  if (drop * 2 < m->len && m->len < m->cap)
+    return;
   memmove(m->h, m->h + drop, (m->len - drop) * sizeof(*m->h));
   m->len -= drop;
   m->base = keep;
