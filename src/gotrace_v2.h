@@ -190,11 +190,15 @@ static inline bool v2_units_to_ns(double units, double ns_per_unit, int64_t *ret
 }
 
 /* uint64 -> uint32 open-addressing map (linear probing, deletions by
- * backward shift). */
+ * backward shift). Key and value share a slot: a lookup touches one
+ * cache line, not two. */
+struct v2_map_slot {
+  uint64_t key;
+  uint32_t val; /* V2_IDX_NONE = empty slot */
+};
 struct v2_map {
-  uint64_t *keys;
-  uint32_t *vals; /* V2_IDX_NONE = empty slot */
-  size_t cap;     /* power of two */
+  struct v2_map_slot *slots;
+  size_t cap; /* power of two */
   size_t n;
 };
 void v2_map_init(struct v2_map *m);

@@ -337,7 +337,7 @@ static size_t gen_bytes(const struct v2_gen *g) {
          g->cap_strs * sizeof(*g->strs) + g->cap_stacks * sizeof(*g->stacks) +
          g->cap_frames * (sizeof(*g->frames) + 2 * sizeof(uint64_t)) +
          g->cap_cpu * sizeof(*g->cpu) +
-         (g->thread_map.cap + g->str_map.cap + g->stack_map.cap) * 12;
+         (g->thread_map.cap + g->str_map.cap + g->stack_map.cap) * sizeof(struct v2_map_slot);
 }
 
 int gotrace_v2_parse_ex(const uint8_t *data, size_t len, const struct gotrace_v2_opts *opts,

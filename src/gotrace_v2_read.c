@@ -324,8 +324,8 @@ static void build_direct(const struct v2_map *map, size_t n, uint64_t max_id, ui
   }
   memset(*tab, 0, ((size_t)max_id + 1) * sizeof(**tab));
   for (size_t i = 0; i < map->cap; i++)
-    if (map->vals[i] != V2_IDX_NONE)
-      (*tab)[map->keys[i]] = map->vals[i] + 1;
+    if (map->slots[i].val != V2_IDX_NONE)
+      (*tab)[map->slots[i].key] = map->slots[i].val + 1;
   *n_tab = (size_t)max_id + 1;
 }
 

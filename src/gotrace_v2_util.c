@@ -16,14 +16,13 @@ void v2_map_init(struct v2_map *m) {
 }
 
 void v2_map_done(struct v2_map *m) {
-  free(m->keys);
-  free(m->vals);
+  free(m->slots);
   v2_map_init(m);
 }
 
 void v2_map_clear(struct v2_map *m) {
-  if (m->cap)
-    memset(m->vals, 0xff, m->cap * sizeof(*m->vals));
+  for (size_t i = 0; i < m->cap; i++)
+    m->slots[i].val = V2_IDX_NONE;
   m->n = 0;
 }
 
@@ -36,39 +35,39 @@ uint32_t v2_map_get(const struct v2_map *m, uint64_t key) {
   if (!m->n)
     return V2_IDX_NONE;
   for (size_t i = slot_of(m, key);; i = (i + 1) & (m->cap - 1)) {
-    if (m->vals[i] == V2_IDX_NONE)
+    const struct v2_map_slot *e = &m->slots[i];
+    if (e->val == V2_IDX_NONE)
       return V2_IDX_NONE;
-    if (m->keys[i] == key)
-      return m->vals[i];
+    if (e->key == key)
+      return e->val;
   }
 }
 
 static void map_grow(struct v2_map *m) {
   struct v2_map old = *m;
   m->cap = old.cap ? old.cap * 2 : 64;
-  m->keys = xcalloc(m->cap, sizeof(*m->keys));
-  m->vals = xmalloc(m->cap * sizeof(*m->vals));
-  memset(m->vals, 0xff, m->cap * sizeof(*m->vals));
+  m->slots = xmalloc(m->cap * sizeof(*m->slots));
   m->n = 0;
+  v2_map_clear(m);
   for (size_t i = 0; i < old.cap; i++)
-    if (old.vals[i] != V2_IDX_NONE)
-      v2_map_put(m, old.keys[i], old.vals[i]);
-  free(old.keys);
-  free(old.vals);
+    if (old.slots[i].val != V2_IDX_NONE)
+      v2_map_put(m, old.slots[i].key, old.slots[i].val);
+  free(old.slots);
 }
 
 void v2_map_put(struct v2_map *m, uint64_t key, uint32_t val) {
   if ((m->n + 1) * 4 > m->cap * 3)
     map_grow(m);
   for (size_t i = slot_of(m, key);; i = (i + 1) & (m->cap - 1)) {
-    if (m->vals[i] == V2_IDX_NONE) {
-      m->keys[i] = key;
-      m->vals[i] = val;
+    struct v2_map_slot *e = &m->slots[i];
+    if (e->val == V2_IDX_NONE) {
+      e->key = key;
+      e->val = val;
       m->n++;
       return;
     }
-    if (m->keys[i] == key) {
-      m->vals[i] = val;
+    if (e->key == key) {
+      e->val = val;
       return;
     }
   }
@@ -79,21 +78,20 @@ void v2_map_del(struct v2_map *m, uint64_t key) {
   if (!m->n)
     return;
   for (i = slot_of(m, key);; i = (i + 1) & mask) {
-    if (m->vals[i] == V2_IDX_NONE)
+    if (m->slots[i].val == V2_IDX_NONE)
       return;
-    if (m->keys[i] == key)
+    if (m->slots[i].key == key)
       break;
   }
   /* Backward-shift deletion keeps probe chains intact without tombstones. */
-  m->vals[i] = V2_IDX_NONE;
+  m->slots[i].val = V2_IDX_NONE;
   m->n--;
-  for (j = (i + 1) & mask; m->vals[j] != V2_IDX_NONE; j = (j + 1) & mask) {
-    size_t home = slot_of(m, m->keys[j]);
+  for (j = (i + 1) & mask; m->slots[j].val != V2_IDX_NONE; j = (j + 1) & mask) {
+    size_t home = slot_of(m, m->slots[j].key);
     bool movable = (i <= j) ? (home <= i || home > j) : (home <= i && home > j);
     if (movable) {
-      m->keys[i] = m->keys[j];
-      m->vals[i] = m->vals[j];
-      m->vals[j] = V2_IDX_NONE;
+      m->slots[i] = m->slots[j];
+      m->slots[j].val = V2_IDX_NONE;
       i = j;
     }
   }
