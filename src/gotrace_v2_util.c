@@ -129,7 +129,14 @@ struct v2_g *v2_g_new(struct v2_state *s, uint64_t id) {
   } else {
     if (s->n_gslots == s->n_gchunks * G_CHUNK) {
       s->gchunks = xreallocarray(s->gchunks, s->n_gchunks + 1, sizeof(*s->gchunks));
-      s->gchunks[s->n_gchunks++] = xcalloc(G_CHUNK, sizeof(struct v2_g));
+      /* Cache-line aligned, so that each record's first line is one line
+       * (unaligned still works if that allocation fails). */
+      struct v2_g *chunk = aligned_alloc(64, G_CHUNK * sizeof(struct v2_g));
+      if (chunk)
+        memset(chunk, 0, G_CHUNK * sizeof(struct v2_g));
+      else
+        chunk = xcalloc(G_CHUNK, sizeof(struct v2_g));
+      s->gchunks[s->n_gchunks++] = chunk;
     }
     slot = (uint32_t)s->n_gslots++;
   }
