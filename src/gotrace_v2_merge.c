@@ -285,7 +285,16 @@ static int merge_generation(struct merge *mg) {
     /* Almost always the earliest event can happen right away. */
     {
       struct cursor *c = &mg->cur[mg->heap[0].idx];
-      rc = v2_order_advance(s, &c->ev, c->m, c->mi);
+      uint8_t t = c->ev.type;
+      if ((t == V2_EV_HEAP_ALLOC || t == V2_EV_HEAP_GOAL) && c->mi != V2_IDX_NONE &&
+          s->ms[c->mi].p != V2_NONE && s->initial_gen) {
+        /* A fifth of all events: what v2_order_advance would do for it
+         * (a thread with a proc is all it needs; nothing changes). */
+        v2_an_heap(s, t, c->ev.time, c->ev.args[0]);
+        rc = 1;
+      } else {
+        rc = v2_order_advance(s, &c->ev, c->m, c->mi);
+      }
       if (rc < 0)
         return rc;
       if (rc > 0) {
