@@ -20,9 +20,8 @@ struct cursor {
   bool fresh; /* at the start of a batch */
   int64_t t;
   uint64_t raw;
-  uint64_t tie;
   struct v2_event ev;
-};
+}; /* 128 bytes: indexing by cursor number is a shift */
 
 struct merge {
   struct v2_state *s;
@@ -34,7 +33,7 @@ struct merge {
     uint32_t idx; /* cursor */
   } * heap;
   size_t n_heap;
-  uint32_t *popped;
+  struct hent *popped; /* entries taken off while the top event waits */
   uint64_t tie;
   /* v2_spec_table for this trace's version, 4 bytes per type: one load
    * per event instead of a check of the name and version. */
@@ -150,9 +149,8 @@ static inline bool less(const struct hent *x, const struct hent *y) {
   return x->time < y->time || (x->time == y->time && x->tie < y->tie);
 }
 
-static void heap_push(struct merge *mg, uint32_t c) {
+static void heap_push(struct merge *mg, struct hent e) {
   size_t i = mg->n_heap++;
-  struct hent e = {mg->cur[c].ev.time, mg->cur[c].tie, c};
   while (i > 0) {
     size_t parent = (i - 1) / 2;
     if (!less(&e, &mg->heap[parent]))
@@ -178,8 +176,8 @@ static void sift_down(struct merge *mg, size_t i) {
   mg->heap[i] = e;
 }
 
-static uint32_t heap_pop(struct merge *mg) {
-  uint32_t top = mg->heap[0].idx;
+static struct hent heap_pop(struct merge *mg) {
+  struct hent top = mg->heap[0];
   mg->heap[0] = mg->heap[--mg->n_heap];
   if (mg->n_heap)
     sift_down(mg, 0);
@@ -194,16 +192,16 @@ static inline __attribute__((always_inline)) int requeue(struct merge *mg, uint3
   if (rc < 0)
     return rc;
   if (rc > 0) {
-    c->tie = ++mg->tie;
+    uint64_t tie = ++mg->tie;
     if (at_top) {
       struct hent *h = mg->heap;
       h[0].time = c->ev.time;
-      h[0].tie = c->tie;
+      h[0].tie = tie;
       /* Usually the thread stays the earliest: no sift needed. */
       if (mg->n_heap > 1 && (less(&h[1], &h[0]) || (mg->n_heap > 2 && less(&h[2], &h[0]))))
         sift_down(mg, 0);
     } else {
-      heap_push(mg, idx);
+      heap_push(mg, (struct hent){c->ev.time, tie, idx});
     }
     return 0;
   }
@@ -264,8 +262,7 @@ static int merge_generation(struct merge *mg) {
       return rc;
     if (rc == 0)
       continue;
-    c->tie = ++mg->tie;
-    heap_push(mg, (uint32_t)mg->n_cur++);
+    heap_push(mg, (struct hent){c->ev.time, ++mg->tie, (uint32_t)mg->n_cur++});
   }
   if (g->n_cpu > 1)
     qsort(g->cpu, g->n_cpu, sizeof(*g->cpu), cmp_cpu);
@@ -307,7 +304,8 @@ static int merge_generation(struct merge *mg) {
       s->st.ordering_stalls++;
     }
     while (mg->n_heap) {
-      uint32_t idx = heap_pop(mg);
+      struct hent e = heap_pop(mg);
+      uint32_t idx = e.idx;
       struct cursor *c = &mg->cur[idx];
       rc = v2_order_advance(s, &c->ev, c->m, c->mi);
       if (rc < 0)
@@ -319,7 +317,7 @@ static int merge_generation(struct merge *mg) {
         done = true;
         break;
       }
-      mg->popped[n_popped++] = idx;
+      mg->popped[n_popped++] = e;
       s->st.ordering_stalls++;
     }
     for (size_t i = 0; i < n_popped; i++)
@@ -330,7 +328,7 @@ static int merge_generation(struct merge *mg) {
       return v2_fail(s->err, mg->cur[mg->heap[0].idx].ev.off,
                      "events arrive in an order that needs too much reordering");
     if (!done) {
-      const struct cursor *c = &mg->cur[mg->popped[0]];
+      const struct cursor *c = &mg->cur[mg->popped[0].idx];
       return v2_fail(s->err, c->ev.off,
                      "no event can happen next in generation %llu (first waiting: %s on thread "
                      "%llu): inconsistent or missing data",
