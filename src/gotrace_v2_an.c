@@ -183,37 +183,30 @@ static void prof_track(struct v2_state *s, const struct v2_out *o, struct v2_g *
     SYSCALL = 1 << TRACE_PROFILE_SYSCALL,
     SCHED = 1 << TRACE_PROFILE_SCHED,
   };
+  /* Profiles that stay open in each state (GS_*); a table, not a switch:
+   * this runs for every goroutine transition. */
+  static const uint8_t same_in[GS_SYSCALL + 1] = {
+      [GS_WAITING] = NET | SYNC, [GS_SYSCALL] = SYSCALL, [GS_RUNNABLE] = SCHED};
   unsigned same, open, close;
-  switch (new_state) {
-  case GS_WAITING:
-    same = NET | SYNC;
+  same = (unsigned)new_state <= GS_SYSCALL ? same_in[new_state] : 0;
+  if (new_state == GS_WAITING)
     open = ((cls & V2_CLS_NETWORK) ? NET : 0) | ((cls & V2_CLS_SYNC_PROF) ? SYNC : 0);
-    break;
-  case GS_SYSCALL:
-    same = open = SYSCALL;
-    break;
-  case GS_RUNNABLE:
-    same = open = SCHED;
-    break;
-  default:
-    same = open = 0;
-  }
+  else
+    open = same;
   close = g->prof_on & ~same;
   open &= ~g->prof_on;
-  for (int k = 0; close; k++, close >>= 1)
-    if (close & 1)
-      prof_close(s->an, g, k, o->time);
+  for (; close; close &= close - 1) /* in profile order */
+    prof_close(s->an, g, __builtin_ctz(close), o->time);
   g->prof_on &= (uint8_t)same;
   if (open) {
     uint32_t st =
         o->stack != V2_IDX_NONE ? v2_gen_global_stack(s->in, s->gen, o->stack) : V2_STACK_EMPTY;
-    for (int k = 0; k < TRACE_PROFILE_COUNT; k++) {
-      if (!(open & (1u << k)))
-        continue;
+    g->prof_on |= (uint8_t)open;
+    for (; open; open &= open - 1) {
+      int k = __builtin_ctz(open);
       g->prof_t[k] = o->time;
       g->prof_stack[k] = st;
     }
-    g->prof_on |= (uint8_t)open;
   }
 }
 
