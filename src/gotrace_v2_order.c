@@ -38,8 +38,8 @@ static bool seq_next(uint64_t gen, uint64_t cur_gen, uint64_t cur, uint64_t seq)
   return gen == cur_gen && seq == cur + 1;
 }
 
-static struct v2_g *running_g(struct v2_state *s, const struct v2_event *ev, const struct v2_ctx *c,
-                              int want, int *rc) {
+static inline struct v2_g *running_g(struct v2_state *s, const struct v2_event *ev,
+                                     const struct v2_ctx *c, int want, int *rc) {
   struct v2_g *g = v2_cur_g(s, c);
   if (!g) {
     *rc = v2_fail(s->err, ev->off, "%s for goroutine %llu that does not exist",
