@@ -488,7 +488,9 @@ static void util_new(struct v2_state *s, int64_t t, int64_t busy) {
   v2_mmu_add(a->mmu, t, u);
 }
 
-/* The utilization after every event. */
+/* The utilization after every event. Everything it depends on changes
+ * only in v2_an_event, which calls it last: after a call, either there
+ * are no Ps or last_busy/last_nps are current. */
 static inline void util_point(struct v2_state *s, int64_t t) {
   const struct v2_an *a = s->an;
   int64_t busy;
@@ -634,7 +636,9 @@ void v2_an_heap(struct v2_state *s, uint8_t type, int64_t time, uint64_t bytes) 
   } else if (v > a->goal_max) {
     a->goal_max = v;
   }
-  util_point(s, time);
+  /* No util_point: what the utilization depends on (P credits, STW,
+   * GOMAXPROCS) only changes inside v2_an_event, which ends with one, so
+   * here it would find nothing new. */
 }
 
 void v2_an_sync(struct v2_state *s, int64_t time) {
@@ -663,5 +667,5 @@ void v2_an_cpu_sample(struct v2_state *s, int64_t time) {
   a->last_ts = time;
   a->counts[V2_EV_CPU_SAMPLE]++;
   a->events++;
-  util_point(s, time);
+  /* No util_point: nothing it depends on changed (see v2_an_heap). */
 }
