@@ -471,6 +471,7 @@ struct v2_an {
   int busy_ps; /* Ps with credits > 0 */
   int mstw;
   int64_t last_busy, last_nps; /* the utilization last passed on (-1 = none) */
+  bool util_dirty;             /* credits, STW or procs changed since util_point */
   bool held;
   /* annotations */
   struct v2_ann_row *rows;

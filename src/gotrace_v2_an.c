@@ -76,6 +76,7 @@ static void credit(struct v2_an *a, int64_t p, int d) {
   if (p < 0 || (size_t)p >= a->n_mps)
     return;
   int before = a->mps[p];
+  a->util_dirty = true;
   a->mps[p] += d;
   if (a->mps[p] < 0)
     a->mps[p] = 0;
@@ -107,6 +108,7 @@ static void retro_subtract(struct v2_an *a) {
   if (a->held && a->n_mps) {
     v2_mmu_retro_subtract(a->mmu);
     a->last_busy = -1; /* the next point is new even if u did not change */
+    a->util_dirty = true;
   }
 }
 
@@ -445,6 +447,7 @@ static void procs_change(struct v2_an *a, int64_t t, uint64_t n64) {
   if (n > a->procs_max)
     a->procs_max = n;
   a->procs_cur = n;
+  a->util_dirty = true;
   if ((size_t)n < a->n_mps) {
     for (size_t i = (size_t)n; i < a->n_mps; i++)
       a->busy_ps -= a->mps[i] > 0;
@@ -490,10 +493,14 @@ static void util_new(struct v2_state *s, int64_t t, int64_t busy) {
 
 /* The utilization after every event. Everything it depends on changes
  * only in v2_an_event, which calls it last: after a call, either there
- * are no Ps or last_busy/last_nps are current. */
+ * are no Ps or last_busy/last_nps are current. Whatever changes them
+ * sets util_dirty, so most events skip the check. */
 static inline void util_point(struct v2_state *s, int64_t t) {
-  const struct v2_an *a = s->an;
+  struct v2_an *a = s->an;
   int64_t busy;
+  if (!a->util_dirty)
+    return;
+  a->util_dirty = false;
   if (!a->n_mps)
     return;
   busy = a->mstw > 0 ? (int64_t)a->n_mps : a->busy_ps;
@@ -558,13 +565,16 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
     g->stw_begin = o->time;
     if (g->stw_gc && a->n_mps) {
       a->mstw++;
+      a->util_dirty = true;
       g->mmu_stw = true;
     }
     break;
   case V2_EV_STW_END:
     stw_end(a, g, o);
-    if (g->mmu_stw)
+    if (g->mmu_stw) {
       a->mstw--;
+      a->util_dirty = true;
+    }
     g->mmu_stw = false;
     break;
   case V2_EV_GC_ACTIVE:
