@@ -147,7 +147,8 @@ static inline size_t v2_uvarint(const uint8_t *p, const uint8_t *end, uint64_t *
     *ret = x;                                                                                      \
     return p + (i) + 1;                                                                            \
   }
-static inline const uint8_t *v2_uvarint10(const uint8_t *p, uint64_t *ret) {
+static inline __attribute__((always_inline)) const uint8_t *v2_uvarint10(const uint8_t *p,
+                                                                         uint64_t *ret) {
   uint64_t b = p[0], x;
   if (b < 0x80) {
     *ret = b;
