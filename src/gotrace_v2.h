@@ -577,7 +577,6 @@ void v2_state_done(struct v2_state *s);
  * 0 = not yet (try another thread), <0 = corrupt trace. */
 struct v2_event {
   uint8_t type;
-  uint8_t nargs;
   int64_t time;
   uint64_t args[4];
   uint32_t idx[4]; /* string/stack args as generation indices (V2_IDX_NONE for 0) */

@@ -84,7 +84,6 @@ static inline __attribute__((always_inline)) int cursor_next(struct merge *mg, s
   if (k.nargs == KIND_BAD)
     return v2_fail(s->err, off, "unknown event type %u for go 1.%d", *p, s->minor);
   c->ev.type = *p++;
-  c->ev.nargs = k.nargs;
   c->ev.off = off;
   /* dt and the arguments: varints, mostly one or two bytes */
   const uint8_t *q = end - p >= 11 * (V2_MAX_ARGS + 1) ? v2_uvarint10(p, &dt) : NULL;
