@@ -205,7 +205,22 @@ struct v2_map {
 void v2_map_init(struct v2_map *m);
 void v2_map_done(struct v2_map *m);
 void v2_map_clear(struct v2_map *m);
-uint32_t v2_map_get(const struct v2_map *m, uint64_t key);
+static inline size_t v2_map_slot(const struct v2_map *m, uint64_t key) {
+  /* Fibonacci hashing: ids are often dense or multiples of a stride. */
+  return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 17) & (m->cap - 1);
+}
+/* Inline: goroutine and proc lookups run for most events. */
+static inline uint32_t v2_map_get(const struct v2_map *m, uint64_t key) {
+  if (!m->n)
+    return V2_IDX_NONE;
+  for (size_t i = v2_map_slot(m, key);; i = (i + 1) & (m->cap - 1)) {
+    const struct v2_map_slot *e = &m->slots[i];
+    if (e->val == V2_IDX_NONE)
+      return V2_IDX_NONE;
+    if (e->key == key)
+      return e->val;
+  }
+}
 void v2_map_put(struct v2_map *m, uint64_t key, uint32_t val);
 void v2_map_del(struct v2_map *m, uint64_t key);
 
@@ -562,12 +577,23 @@ struct v2_task {
   int64_t begin;
 };
 
-/* gotrace_v2_util.c: goroutine pool */
-struct v2_g *v2_g_lookup(struct v2_state *s, uint64_t id);
+/* gotrace_v2_util.c: goroutine pool; records live in chunks of
+ * V2_G_CHUNK so that pointers stay valid while the pool grows. The
+ * lookups are inline: most events make one or two. */
+#define V2_G_CHUNK 1024
+static inline struct v2_g *v2_g_at(const struct v2_state *s, size_t slot) {
+  return &s->gchunks[slot / V2_G_CHUNK][slot % V2_G_CHUNK];
+}
+static inline struct v2_g *v2_g_lookup(struct v2_state *s, uint64_t id) {
+  uint32_t slot = v2_map_get(&s->gmap, id);
+  return slot == V2_IDX_NONE ? NULL : v2_g_at(s, slot);
+}
+static inline struct v2_p *v2_p_lookup(struct v2_state *s, uint64_t id) {
+  uint32_t i = v2_map_get(&s->pmap, id);
+  return i == V2_IDX_NONE ? NULL : &s->ps[i];
+}
 struct v2_g *v2_g_new(struct v2_state *s, uint64_t id);
 void v2_g_delete(struct v2_state *s, struct v2_g *g);
-struct v2_g *v2_g_at(const struct v2_state *s, size_t slot);
-struct v2_p *v2_p_lookup(struct v2_state *s, uint64_t id);
 struct v2_p *v2_p_new(struct v2_state *s, uint64_t id);
 struct v2_m *v2_m_get(struct v2_state *s, uint64_t id);
 struct v2_m *v2_m_find(struct v2_state *s, uint64_t id);
