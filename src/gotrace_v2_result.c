@@ -222,14 +222,24 @@ size_t v2_intern_strings(const struct v2_intern *in) {
   return in->n_strs;
 }
 
+/* A copy of an interned string (its length is known: no strlen). */
+static char *dup_string(const struct v2_intern *in, uint32_t id) {
+  char *p;
+  if (id >= in->n_strs)
+    return xstrdup("");
+  p = xmalloc(in->str_len[id] + 1);
+  memcpy(p, in->bytes + in->str_off[id], in->str_len[id] + 1);
+  return p;
+}
+
 void v2_intern_stack_to_trace(const struct v2_intern *in, uint32_t stack, struct trace_stack *ret) {
   const struct istack *st = &in->stacks[stack];
   ret->n_frames = st->n;
   ret->frames = st->n ? xcalloc(st->n, sizeof(*ret->frames)) : NULL;
   for (size_t i = 0; i < st->n; i++) {
     const struct iframe *f = &in->frames[st->first + i];
-    ret->frames[i].function = xstrdup(v2_intern_string_get(in, f->func));
-    ret->frames[i].file = xstrdup(v2_intern_string_get(in, f->file));
+    ret->frames[i].function = dup_string(in, f->func);
+    ret->frames[i].file = dup_string(in, f->file);
     ret->frames[i].line = (int64_t)(f->line & INT64_MAX);
     ret->frames[i].pc = f->pc;
   }
