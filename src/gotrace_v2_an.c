@@ -516,6 +516,7 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
   const uint64_t *x = o->args;
   uint32_t tstack = V2_IDX_NONE;
   int cls = 0;
+  bool trans = false;
 
   if (o->time <= s->last_time)
     o->time = s->last_time + 1;
@@ -528,20 +529,23 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
   case V2_EV_PROCS_CHANGE:
     procs_change(a, o->time, x[0]);
     break;
-  /* Goroutine transitions: one gtrans call site below, inlined. */
+  /* Goroutine transitions: one gtrans call site after the switch, inlined. */
   case V2_EV_GO_CREATE:
   case V2_EV_GO_CREATE_BLOCKED:
   case V2_EV_GO_SYSCALL_BEGIN:
     tstack = stack_idx(o, 1);
-    goto trans;
+    trans = true;
+    break;
   case V2_EV_GO_STOP:
   case V2_EV_GO_BLOCK:
     cls = reason_class(s, o);
     tstack = o->idx == NULL ? V2_IDX_NONE : stack_idx(o, 1);
-    goto trans;
+    trans = true;
+    break;
   case V2_EV_GO_STATUS_STACK:
     tstack = stack_idx(o, 3);
-    goto trans;
+    trans = true;
+    break;
   case V2_EV_GO_CREATE_SYSCALL:
   case V2_EV_GO_START:
   case V2_EV_GO_DESTROY:
@@ -552,8 +556,7 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
   case V2_EV_GO_SYSCALL_END:
   case V2_EV_GO_SYSCALL_END_BLOCKED:
   case V2_EV_GO_STATUS:
-  trans:
-    gtrans(s, o, g, o->old_state, o->new_state, cls, tstack);
+    trans = true;
     break;
   case V2_EV_PROC_START:
   case V2_EV_PROC_STOP:
@@ -625,6 +628,8 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
     v2_an_annotation(s, o);
     break;
   }
+  if (trans)
+    gtrans(s, o, g, o->old_state, o->new_state, cls, tstack);
   util_point(s, o->time);
   return 0;
 }
