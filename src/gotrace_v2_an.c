@@ -347,8 +347,11 @@ static void ptrans(struct v2_state *s, const struct v2_out *o, struct v2_p *p) {
   p->sys_g = V2_NONE;
 }
 
+/* The block/stop reason's class. The GoBlock that GoSwitch implies has
+ * no reason (args are zeros; its idx belongs to the GoSwitch event and
+ * must not be read), like upstream's. */
 static int reason_class(struct v2_state *s, const struct v2_out *o) {
-  uint32_t i = o->idx[0];
+  uint32_t i = o->args[0] ? o->idx[0] : V2_IDX_NONE;
   return i == V2_IDX_NONE ? 0 : v2_str_class(&s->gen->strs[i]);
 }
 
