@@ -136,6 +136,41 @@ static inline size_t v2_uvarint(const uint8_t *p, const uint8_t *end, uint64_t *
   return 0;
 }
 
+/* A varint with at least 10 readable bytes; NULL when it is malformed.
+ * Unrolled: time deltas are mostly 2-3 bytes and heap sizes 4-5, and the
+ * generic loop re-checks the end of the input for every byte. Accepts
+ * exactly what v2_uvarint accepts. */
+#define V2_VB(i)                                                                                   \
+  b = p[i];                                                                                        \
+  x |= (b & 0x7f) << (7 * (i));                                                                    \
+  if (b < 0x80) {                                                                                  \
+    *ret = x;                                                                                      \
+    return p + (i) + 1;                                                                            \
+  }
+static inline __attribute__((always_inline)) const uint8_t *v2_uvarint10(const uint8_t *p,
+                                                                         uint64_t *ret) {
+  uint64_t b = p[0], x;
+  if (b < 0x80) {
+    *ret = b;
+    return p + 1;
+  }
+  x = b & 0x7f;
+  V2_VB(1)
+  V2_VB(2)
+  V2_VB(3)
+  V2_VB(4)
+  V2_VB(5)
+  V2_VB(6)
+  V2_VB(7)
+  V2_VB(8)
+  b = p[9];
+  if (b > 1)
+    return NULL;
+  *ret = x | b << 63;
+  return p + 10;
+}
+#undef V2_VB
+
 /* Why a varint could not be read: "truncated" when the input ends inside
  * it, "bad varint" otherwise. */
 static inline const char *v2_varint_problem(const uint8_t *p, const uint8_t *end) {
@@ -156,17 +191,36 @@ static inline bool v2_units_to_ns(double units, double ns_per_unit, int64_t *ret
 }
 
 /* uint64 -> uint32 open-addressing map (linear probing, deletions by
- * backward shift). */
+ * backward shift). Key and value share a slot: a lookup touches one
+ * cache line, not two. */
+struct v2_map_slot {
+  uint64_t key;
+  uint32_t val; /* V2_IDX_NONE = empty slot */
+};
 struct v2_map {
-  uint64_t *keys;
-  uint32_t *vals; /* V2_IDX_NONE = empty slot */
-  size_t cap;     /* power of two */
+  struct v2_map_slot *slots;
+  size_t cap; /* power of two */
   size_t n;
 };
 void v2_map_init(struct v2_map *m);
 void v2_map_done(struct v2_map *m);
 void v2_map_clear(struct v2_map *m);
-uint32_t v2_map_get(const struct v2_map *m, uint64_t key);
+static inline size_t v2_map_slot(const struct v2_map *m, uint64_t key) {
+  /* Fibonacci hashing: ids are often dense or multiples of a stride. */
+  return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 17) & (m->cap - 1);
+}
+/* Inline: goroutine and proc lookups run for most events. */
+static inline uint32_t v2_map_get(const struct v2_map *m, uint64_t key) {
+  if (!m->n)
+    return V2_IDX_NONE;
+  for (size_t i = v2_map_slot(m, key);; i = (i + 1) & (m->cap - 1)) {
+    const struct v2_map_slot *e = &m->slots[i];
+    if (e->val == V2_IDX_NONE)
+      return V2_IDX_NONE;
+    if (e->key == key)
+      return e->val;
+  }
+}
 void v2_map_put(struct v2_map *m, uint64_t key, uint32_t val);
 void v2_map_del(struct v2_map *m, uint64_t key);
 
@@ -318,38 +372,45 @@ struct v2_region {
   int64_t begin;
 };
 
-/* One goroutine: ordering state (3.7) and analysis state (5.2) together. */
+/* One goroutine: ordering state (3.7) and analysis state (5.2) together.
+ * Fields are grouped by use: the first cache line has what ordering and
+ * every transition touch, the second the open intervals and their sums,
+ * the rest is used by fewer events (thousands of records are live).
+ * 320 bytes: records in a pool chunk start on a cache line. */
 struct v2_g {
+  /* line 1: ordering, state, open intervals */
   uint64_t id;
-  uint32_t slot; /* in the pool */
-  /* ordering */
+  uint64_t seq_gen, seq;
   uint8_t status; /* V2_G_* */
+  uint8_t astate; /* GS_* as last reported */
+  uint8_t prof_on;
+  uint8_t lb_cls;
   uint8_t stw_open, assist_open;
   uint8_t stw_gc; /* the open STW is a GC pause */
-  uint64_t seq_gen, seq;
-  struct v2_region *regions;
-  uint32_t n_regions, cap_regions;
-  /* analysis */
-  uint8_t astate; /* GS_* as last reported */
   bool in_assist_mmu, bg_running, ended;
+  bool mmu_stw;  /* its open STW counts in the MMU */
+  int32_t mmu_p; /* P credited with this goroutine's GC work (MMU), -1 = none */
   uint32_t name; /* interned group name + 1, 0 = none yet */
-  int64_t create, start, end, total;
+  uint32_t slot; /* in the pool */
+  int64_t ls, lr;
+  /* line 2: more open intervals and their sums */
+  int64_t lb, lsc, lscb;
   int64_t exec, sched, syscall, sysblock;
+  int64_t assist_since;
+  /* the rest */
   int64_t block_net, block_sync, block_other;
+  uint64_t sys_p; /* P bound while in a syscall, V2_NONE */
+  int64_t prof_t[TRACE_PROFILE_COUNT];
+  uint32_t prof_stack[TRACE_PROFILE_COUNT];
+  uint16_t n_regions, cap_regions; /* at most V2_MAX_REGION_DEPTH */
+  struct v2_region *regions;
+  int64_t create, start, end, total;
   int64_t sweep, assist;
-  int64_t ls, lr, lb, lsc, lscb;
-  uint8_t lb_cls;
   int64_t lr_sweep, lr_assist; /* open range times (0 = none) */
   int64_t stw_begin;
   int64_t gc_at_create; /* GC-running time accumulated at creation */
   int64_t gc_pause;
-  int64_t prof_t[TRACE_PROFILE_COUNT];
-  uint32_t prof_stack[TRACE_PROFILE_COUNT];
-  uint8_t prof_on;
-  uint64_t sys_p; /* P bound while in a syscall, V2_NONE */
-  int64_t bg_since, assist_since;
-  int32_t mmu_p; /* P credited with this goroutine's GC work (MMU), -1 = none */
-  bool mmu_stw;  /* its open STW counts in the MMU */
+  int64_t bg_since;
 };
 
 struct v2_p {
@@ -426,6 +487,7 @@ struct v2_an {
   int busy_ps; /* Ps with credits > 0 */
   int mstw;
   int64_t last_busy, last_nps; /* the utilization last passed on (-1 = none) */
+  bool util_dirty;             /* credits, STW or procs changed since util_point */
   bool held;
   /* annotations */
   struct v2_ann_row *rows;
@@ -515,12 +577,23 @@ struct v2_task {
   int64_t begin;
 };
 
-/* gotrace_v2_util.c: goroutine pool */
-struct v2_g *v2_g_lookup(struct v2_state *s, uint64_t id);
+/* gotrace_v2_util.c: goroutine pool; records live in chunks of
+ * V2_G_CHUNK so that pointers stay valid while the pool grows. The
+ * lookups are inline: most events make one or two. */
+#define V2_G_CHUNK 1024
+static inline struct v2_g *v2_g_at(const struct v2_state *s, size_t slot) {
+  return &s->gchunks[slot / V2_G_CHUNK][slot % V2_G_CHUNK];
+}
+static inline struct v2_g *v2_g_lookup(struct v2_state *s, uint64_t id) {
+  uint32_t slot = v2_map_get(&s->gmap, id);
+  return slot == V2_IDX_NONE ? NULL : v2_g_at(s, slot);
+}
+static inline struct v2_p *v2_p_lookup(struct v2_state *s, uint64_t id) {
+  uint32_t i = v2_map_get(&s->pmap, id);
+  return i == V2_IDX_NONE ? NULL : &s->ps[i];
+}
 struct v2_g *v2_g_new(struct v2_state *s, uint64_t id);
 void v2_g_delete(struct v2_state *s, struct v2_g *g);
-struct v2_g *v2_g_at(const struct v2_state *s, size_t slot);
-struct v2_p *v2_p_lookup(struct v2_state *s, uint64_t id);
 struct v2_p *v2_p_new(struct v2_state *s, uint64_t id);
 struct v2_m *v2_m_get(struct v2_state *s, uint64_t id);
 struct v2_m *v2_m_find(struct v2_state *s, uint64_t id);
@@ -530,7 +603,6 @@ void v2_state_done(struct v2_state *s);
  * 0 = not yet (try another thread), <0 = corrupt trace. */
 struct v2_event {
   uint8_t type;
-  uint8_t nargs;
   int64_t time;
   uint64_t args[4];
   uint32_t idx[4]; /* string/stack args as generation indices (V2_IDX_NONE for 0) */
@@ -564,10 +636,6 @@ static inline struct v2_g *v2_cur_g(struct v2_state *s, const struct v2_ctx *c) 
     return c->gr;
   return c->g == V2_NONE ? NULL : v2_g_lookup(s, c->g);
 }
-/* Hands an event to the analysis; 1 on success. */
-int v2_emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, const struct v2_ctx *c,
-            const uint64_t *args, struct v2_g *subj, struct v2_p *psubj, int old_state,
-            int new_state, const struct v2_out *extra);
 /* gotrace_v2_ranges.c */
 int v2_task_begin(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
 int v2_task_end(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
@@ -577,10 +645,36 @@ int v2_sweep(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
 int v2_go_range(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
 
 /* gotrace_v2_an.c */
-struct v2_an *v2_an_new(void);
-struct v2_an *v2_an_free(struct v2_an *a);
 /* Every ordered event, in order. May fail on inconsistent input. */
 int v2_an_event(struct v2_state *s, struct v2_out *o);
+/* Hands an event to the analysis; 1 on success. Inline: every event
+ * passes here, and the callers' constants fold into the record. */
+static inline __attribute__((always_inline)) int
+v2_emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, const struct v2_ctx *c,
+        const uint64_t *args, struct v2_g *subj, struct v2_p *psubj, int old_state, int new_state,
+        const struct v2_out *extra) {
+  struct v2_out o;
+  int sa = v2_spec_table[type].stack_arg, rc;
+  o.type = type;
+  o.time = ev->time;
+  o.g = c->g;
+  o.p = c->p;
+  o.m = c->m;
+  o.args = args;
+  o.idx = ev->idx;
+  o.stack = sa >= 0 && args[sa] ? ev->idx[sa] : V2_IDX_NONE;
+  o.subj = subj;
+  o.psubj = psubj;
+  o.old_state = (uint8_t)old_state;
+  o.new_state = (uint8_t)new_state;
+  o.stw_gc = extra ? extra->stw_gc : false;
+  o.ann_name = extra ? extra->ann_name : 0;
+  o.ann_begin = extra ? extra->ann_begin : 0;
+  rc = v2_an_event(s, &o);
+  return rc < 0 ? rc : 1;
+}
+struct v2_an *v2_an_new(void);
+struct v2_an *v2_an_free(struct v2_an *a);
 void v2_an_sync(struct v2_state *s, int64_t time);
 /* HeapAlloc / HeapGoal (a fast path: half of all events). */
 void v2_an_heap(struct v2_state *s, uint8_t type, int64_t time, uint64_t bytes);

@@ -20,9 +20,8 @@ struct cursor {
   bool fresh; /* at the start of a batch */
   int64_t t;
   uint64_t raw;
-  uint64_t tie;
   struct v2_event ev;
-};
+}; /* 128 bytes: indexing by cursor number is a shift */
 
 struct merge {
   struct v2_state *s;
@@ -34,37 +33,28 @@ struct merge {
     uint32_t idx; /* cursor */
   } * heap;
   size_t n_heap;
-  uint32_t *popped;
+  struct hent *popped; /* entries taken off while the top event waits */
   uint64_t tie;
+  /* v2_spec_table for this trace's version, 4 bytes per type: one load
+   * per event instead of a check of the name and version. */
+  struct kind {
+    uint8_t nargs; /* KIND_BAD: not an event of this version */
+    uint8_t ids;   /* str | stk */
+    uint8_t str, stk;
+  } kind[V2_EV_TYPES];
+  bool clock64; /* the generation's clock is 64 ns per unit (the usual one) */
 };
-
-/* A varint with at least 10 readable bytes; NULL when it is malformed. */
-static inline const uint8_t *fast_uvarint(const uint8_t *p, uint64_t *ret) {
-  uint64_t b = p[0], x;
-  size_t k;
-  if (b < 0x80) {
-    *ret = b;
-    return p + 1;
-  }
-  x = b & 0x7f;
-  b = p[1];
-  if (b < 0x80) {
-    *ret = x | b << 7;
-    return p + 2;
-  }
-  k = v2_uvarint(p, p + 10, ret);
-  return k ? p + k : NULL;
-}
+#define KIND_BAD 0xff
 
 /* Loads the cursor's next event: 1, 0 when the thread has no more, <0. */
-static int cursor_next(struct merge *mg, struct cursor *c) {
+static inline __attribute__((always_inline)) int cursor_next(struct merge *mg, struct cursor *c) {
   struct v2_state *s = mg->s;
   const struct v2_gen *g = s->gen;
   const uint8_t *p, *end;
-  const struct v2_spec *sp;
+  struct kind k;
   uint64_t dt;
   int64_t dns;
-  size_t k, off;
+  size_t off;
 
   while (c->pos == c->end) {
     uint32_t next = g->ev_batches[c->batch].next;
@@ -90,27 +80,35 @@ static int cursor_next(struct merge *mg, struct cursor *c) {
   off = c->pos;
   p = s->data + c->pos;
   end = s->data + c->end;
-  sp = &v2_spec_table[*p];
-  if (!sp->name || s->minor < sp->min_minor)
+  k = mg->kind[*p];
+  if (k.nargs == KIND_BAD)
     return v2_fail(s->err, off, "unknown event type %u for go 1.%d", *p, s->minor);
   c->ev.type = *p++;
-  c->ev.nargs = sp->nargs;
   c->ev.off = off;
   /* dt and the arguments: varints, mostly one or two bytes */
-  const uint8_t *q = end - p >= 11 * (V2_MAX_ARGS + 1) ? fast_uvarint(p, &dt) : NULL;
-  for (unsigned i = 0; q && i < sp->nargs; i++)
-    q = fast_uvarint(q, &c->ev.args[i]);
+  const uint8_t *q = end - p >= 11 * (V2_MAX_ARGS + 1) ? v2_uvarint10(p, &dt) : NULL;
+  /* unrolled (at most V2_MAX_ARGS = 4) */
+  if (q && k.nargs > 0)
+    q = v2_uvarint10(q, &c->ev.args[0]);
+  if (q && k.nargs > 1)
+    q = v2_uvarint10(q, &c->ev.args[1]);
+  if (q && k.nargs > 2)
+    q = v2_uvarint10(q, &c->ev.args[2]);
+  if (q && k.nargs > 3)
+    q = v2_uvarint10(q, &c->ev.args[3]);
   if (q) {
     p = q;
   } else { /* near the end of the batch, or malformed: the careful way */
-    for (unsigned i = 0; i <= sp->nargs; i++) {
+    const char *name = v2_spec_table[c->ev.type].name;
+    for (unsigned i = 0; i <= k.nargs; i++) {
       uint64_t v;
-      if (!(k = v2_uvarint(p, end, &v))) {
+      size_t n;
+      if (!(n = v2_uvarint(p, end, &v))) {
         if (!i)
-          return v2_fail(s->err, off, "%s %s timestamp", v2_varint_problem(p, end), sp->name);
-        return v2_fail(s->err, off, "%s %s argument %u", v2_varint_problem(p, end), sp->name, i);
+          return v2_fail(s->err, off, "%s %s timestamp", v2_varint_problem(p, end), name);
+        return v2_fail(s->err, off, "%s %s argument %u", v2_varint_problem(p, end), name, i);
       }
-      p += k;
+      p += n;
       if (i)
         c->ev.args[i - 1] = v;
       else
@@ -119,7 +117,7 @@ static int cursor_next(struct merge *mg, struct cursor *c) {
   }
   if (dt > UINT64_MAX - c->raw)
     return v2_fail(s->err, off, "timestamp out of range");
-  if (g->ns_per_unit == 64.0 && dt < (1ULL << 40)) {
+  if (mg->clock64 && dt < (1ULL << 40)) {
     dns = (int64_t)dt * 64; /* the usual clock: exact, no float needed */
   } else if (!v2_units_to_ns((double)dt, g->ns_per_unit, &dns)) {
     return v2_fail(s->err, off, "timestamp out of range");
@@ -130,20 +128,16 @@ static int cursor_next(struct merge *mg, struct cursor *c) {
   c->t += dns;
   c->ev.time = c->t;
   /* Every string and stack id must exist in this generation. */
-  if (sp->str_args | sp->stk_args) {
-    for (unsigned i = 0; i < sp->nargs; i++) {
-      bool ok = true;
-      if (sp->str_args & (1u << i))
-        c->ev.idx[i] = v2_gen_string(g, c->ev.args[i], &ok);
-      else if (sp->stk_args & (1u << i))
-        c->ev.idx[i] = v2_gen_stack(g, c->ev.args[i], &ok);
-      else
-        continue;
-      if (!ok)
-        return v2_fail(s->err, off, "%s: unknown %s id %llu", sp->name,
-                       (sp->str_args & (1u << i)) ? "string" : "stack",
-                       (unsigned long long)c->ev.args[i]);
-    }
+  for (unsigned ids = k.ids; ids; ids &= ids - 1) { /* in argument order */
+    unsigned i = (unsigned)__builtin_ctz(ids);
+    bool ok = true;
+    if (k.str & (1u << i))
+      c->ev.idx[i] = v2_gen_string(g, c->ev.args[i], &ok);
+    else
+      c->ev.idx[i] = v2_gen_stack(g, c->ev.args[i], &ok);
+    if (!ok)
+      return v2_fail(s->err, off, "%s: unknown %s id %llu", v2_spec_table[c->ev.type].name,
+                     (k.str & (1u << i)) ? "string" : "stack", (unsigned long long)c->ev.args[i]);
   }
   c->pos = (size_t)(p - s->data);
   s->st.wire_events++;
@@ -154,9 +148,8 @@ static inline bool less(const struct hent *x, const struct hent *y) {
   return x->time < y->time || (x->time == y->time && x->tie < y->tie);
 }
 
-static void heap_push(struct merge *mg, uint32_t c) {
+static void heap_push(struct merge *mg, struct hent e) {
   size_t i = mg->n_heap++;
-  struct hent e = {mg->cur[c].ev.time, mg->cur[c].tie, c};
   while (i > 0) {
     size_t parent = (i - 1) / 2;
     if (!less(&e, &mg->heap[parent]))
@@ -182,8 +175,8 @@ static void sift_down(struct merge *mg, size_t i) {
   mg->heap[i] = e;
 }
 
-static uint32_t heap_pop(struct merge *mg) {
-  uint32_t top = mg->heap[0].idx;
+static struct hent heap_pop(struct merge *mg) {
+  struct hent top = mg->heap[0];
   mg->heap[0] = mg->heap[--mg->n_heap];
   if (mg->n_heap)
     sift_down(mg, 0);
@@ -191,19 +184,23 @@ static uint32_t heap_pop(struct merge *mg) {
 }
 
 /* After an advance: load the thread's next event and requeue it. */
-static int requeue(struct merge *mg, uint32_t idx, bool at_top) {
+static inline __attribute__((always_inline)) int requeue(struct merge *mg, uint32_t idx,
+                                                         bool at_top) {
   struct cursor *c = &mg->cur[idx];
   int rc = cursor_next(mg, c);
   if (rc < 0)
     return rc;
   if (rc > 0) {
-    c->tie = ++mg->tie;
+    uint64_t tie = ++mg->tie;
     if (at_top) {
-      mg->heap[0].time = c->ev.time;
-      mg->heap[0].tie = c->tie;
-      sift_down(mg, 0);
+      struct hent *h = mg->heap;
+      h[0].time = c->ev.time;
+      h[0].tie = tie;
+      /* Usually the thread stays the earliest: no sift needed. */
+      if (mg->n_heap > 1 && (less(&h[1], &h[0]) || (mg->n_heap > 2 && less(&h[2], &h[0]))))
+        sift_down(mg, 0);
     } else {
-      heap_push(mg, idx);
+      heap_push(mg, (struct hent){c->ev.time, tie, idx});
     }
     return 0;
   }
@@ -233,6 +230,7 @@ static int merge_generation(struct merge *mg) {
     return v2_fail(s->err, g->n_ev_batches ? g->ev_batches[0].off : 0,
                    "generation %llu: timestamp out of range", (unsigned long long)g->num);
   v2_an_sync(s, sync_t);
+  mg->clock64 = g->ns_per_unit == 64.0;
   if (g->n_threads > mg->cap_cur) {
     mg->cap_cur = g->n_threads;
     mg->cur = xreallocarray(mg->cur, mg->cap_cur, sizeof(*mg->cur));
@@ -263,25 +261,36 @@ static int merge_generation(struct merge *mg) {
       return rc;
     if (rc == 0)
       continue;
-    c->tie = ++mg->tie;
-    heap_push(mg, (uint32_t)mg->n_cur++);
+    heap_push(mg, (struct hent){c->ev.time, ++mg->tie, (uint32_t)mg->n_cur++});
   }
   if (g->n_cpu > 1)
     qsort(g->cpu, g->n_cpu, sizeof(*g->cpu), cmp_cpu);
 
+  /* Time of the next CPU sample, INT64_MAX when there is none. */
+  int64_t cpu_t = g->n_cpu ? g->cpu[0].time : INT64_MAX;
   for (;;) {
     size_t n_popped = 0;
     bool done = false;
-    if (!mg->n_heap && ci >= g->n_cpu)
-      break;
-    if (ci < g->n_cpu && (!mg->n_heap || g->cpu[ci].time < mg->heap[0].time)) {
+    if (!mg->n_heap || cpu_t < mg->heap[0].time) {
+      if (ci >= g->n_cpu)
+        break;
       v2_an_cpu_sample(s, g->cpu[ci++].time);
+      cpu_t = ci < g->n_cpu ? g->cpu[ci].time : INT64_MAX;
       continue;
     }
     /* Almost always the earliest event can happen right away. */
     {
       struct cursor *c = &mg->cur[mg->heap[0].idx];
-      rc = v2_order_advance(s, &c->ev, c->m, c->mi);
+      uint8_t t = c->ev.type;
+      if ((t == V2_EV_HEAP_ALLOC || t == V2_EV_HEAP_GOAL) && c->mi != V2_IDX_NONE &&
+          s->ms[c->mi].p != V2_NONE && s->initial_gen) {
+        /* A fifth of all events: what v2_order_advance would do for it
+         * (a thread with a proc is all it needs; nothing changes). */
+        v2_an_heap(s, t, c->ev.time, c->ev.args[0]);
+        rc = 1;
+      } else {
+        rc = v2_order_advance(s, &c->ev, c->m, c->mi);
+      }
       if (rc < 0)
         return rc;
       if (rc > 0) {
@@ -294,7 +303,8 @@ static int merge_generation(struct merge *mg) {
       s->st.ordering_stalls++;
     }
     while (mg->n_heap) {
-      uint32_t idx = heap_pop(mg);
+      struct hent e = heap_pop(mg);
+      uint32_t idx = e.idx;
       struct cursor *c = &mg->cur[idx];
       rc = v2_order_advance(s, &c->ev, c->m, c->mi);
       if (rc < 0)
@@ -306,7 +316,7 @@ static int merge_generation(struct merge *mg) {
         done = true;
         break;
       }
-      mg->popped[n_popped++] = idx;
+      mg->popped[n_popped++] = e;
       s->st.ordering_stalls++;
     }
     for (size_t i = 0; i < n_popped; i++)
@@ -317,7 +327,7 @@ static int merge_generation(struct merge *mg) {
       return v2_fail(s->err, mg->cur[mg->heap[0].idx].ev.off,
                      "events arrive in an order that needs too much reordering");
     if (!done) {
-      const struct cursor *c = &mg->cur[mg->popped[0]];
+      const struct cursor *c = &mg->cur[mg->popped[0].idx];
       return v2_fail(s->err, c->ev.off,
                      "no event can happen next in generation %llu (first waiting: %s on thread "
                      "%llu): inconsistent or missing data",
@@ -333,7 +343,7 @@ static size_t gen_bytes(const struct v2_gen *g) {
          g->cap_strs * sizeof(*g->strs) + g->cap_stacks * sizeof(*g->stacks) +
          g->cap_frames * (sizeof(*g->frames) + 2 * sizeof(uint64_t)) +
          g->cap_cpu * sizeof(*g->cpu) +
-         (g->thread_map.cap + g->str_map.cap + g->stack_map.cap) * 12;
+         (g->thread_map.cap + g->str_map.cap + g->stack_map.cap) * sizeof(struct v2_map_slot);
 }
 
 int gotrace_v2_parse_ex(const uint8_t *data, size_t len, const struct gotrace_v2_opts *opts,
@@ -366,6 +376,14 @@ int gotrace_v2_parse_ex(const uint8_t *data, size_t len, const struct gotrace_v2
   v2_map_init(&s.mmap);
   v2_map_init(&s.tasks);
   mg.s = &s;
+  for (unsigned t = 0; t < V2_EV_TYPES; t++) {
+    const struct v2_spec *sp = v2_spec_get(t, minor);
+    struct kind *k = &mg.kind[t];
+    k->nargs = sp ? sp->nargs : KIND_BAD;
+    k->str = sp ? sp->str_args : 0;
+    k->stk = sp ? sp->stk_args : 0;
+    k->ids = k->str | k->stk;
+  }
   r = (struct v2_reader){data, len, 16, minor, 0};
   for (;;) {
     rc = v2_gen_read(&r, &gen, &err);

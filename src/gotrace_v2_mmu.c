@@ -27,8 +27,9 @@ struct pt {
 
 struct win {
   int64_t w;
-  double best;       /* smallest integral of u over a window so far */
-  size_t next_start; /* absolute index of the next breakpoint to try as a start */
+  double best; /* smallest integral of u over a window so far */
+  /* indices into the history (struct v2_mmu h), moved down by trim */
+  size_t next_start; /* the next breakpoint to try as a start */
   size_t seg_end;    /* segment hint for I(t - w) */
   size_t seg_start;  /* segment hint for I(start + w) */
 };
@@ -50,13 +51,13 @@ struct v2_mmu {
   int64_t *pp_t; /* GOMAXPROCS history while holding */
   int *pp_n;
   size_t n_pp, cap_pp;
-  /* committed points with absolute index >= base */
+  /* the committed points still needed by some window */
   struct hp {
     int64_t t;
     double u;
     double acc; /* integral of u from t0 to t */
   } * h;
-  size_t base, len, cap;
+  size_t len, cap;
   size_t n; /* committed so far */
   int64_t t0;
   struct win win[TRACE_MMU_WINDOWS];
@@ -82,41 +83,48 @@ struct v2_mmu *v2_mmu_free(struct v2_mmu *m) {
   return NULL;
 }
 
-#define AT(m, i) (&(m)->h[(i) - (m)->base])
-
-/* Integral of u from t0 to x, for x at or before the last committed point,
- * starting the segment search at *seg (moved forward). */
-static double integral(const struct v2_mmu *m, int64_t x, size_t *seg) {
-  const struct hp *p = AT(m, *seg < m->base ? m->base : *seg), *last = AT(m, m->n - 1);
+/* Integral of u from t0 to x, for x at or before last (the last
+ * committed point), starting the segment search at *seg (moved forward). */
+static inline double integral(const struct v2_mmu *m, int64_t x, size_t *seg,
+                              const struct hp *last) {
+  const struct hp *p = m->h + *seg;
   while (p < last && p[1].t <= x)
     p++;
-  *seg = (size_t)(p - m->h) + m->base;
+  *seg = (size_t)(p - m->h);
   return p->acc + p->u * (double)(x - p->t);
 }
 
+/* Drops the points no unfinished window needs any more. */
 static void trim(struct v2_mmu *m) {
-  size_t keep = m->n ? m->n - 1 : 0, drop;
+  size_t drop = m->len ? m->len - 1 : 0;
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
     if (m->win[k].best <= 0)
       continue; /* done: no window can do better than 0 */
-    keep = MIN(keep, m->win[k].next_start);
-    keep = MIN(keep, m->win[k].seg_end);
-    keep = MIN(keep, m->win[k].seg_start);
+    drop = MIN(drop, m->win[k].next_start);
+    drop = MIN(drop, m->win[k].seg_end);
+    drop = MIN(drop, m->win[k].seg_start);
   }
-  if (keep <= m->base)
+  /* Move only once at least half is dead: each point is then moved at
+   * most once on average, and the history stays within twice the points
+   * the windows still need. */
+  if (!drop || (drop * 2 < m->len && m->len < m->cap))
     return;
-  drop = keep - m->base;
-  if (drop * 4 < m->len && m->len < m->cap)
-    return; /* not worth moving yet */
   memmove(m->h, m->h + drop, (m->len - drop) * sizeof(*m->h));
   m->len -= drop;
-  m->base = keep;
+  for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
+    if (m->win[k].best <= 0)
+      continue; /* never used again */
+    m->win[k].next_start -= drop;
+    m->win[k].seg_end -= drop;
+    m->win[k].seg_start -= drop;
+  }
 }
 
 static void commit(struct v2_mmu *m, struct pt p) {
   double acc = 0;
+  const struct hp *last;
   if (m->n) {
-    const struct hp *last = AT(m, m->n - 1);
+    last = &m->h[m->len - 1];
     if (p.t <= last->t)
       return; /* cannot happen: pending points have increasing times */
     acc = last->acc + last->u * (double)(p.t - last->t);
@@ -128,6 +136,7 @@ static void commit(struct v2_mmu *m, struct pt p) {
     m->h = xreallocarray(m->h, m->cap, sizeof(*m->h));
   }
   m->h[m->len] = (struct hp){p.t, p.u, acc};
+  last = &m->h[m->len];
   m->len++;
   m->n++;
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
@@ -138,18 +147,18 @@ static void commit(struct v2_mmu *m, struct pt p) {
       continue; /* already minimal (e.g. a pause longer than the window) */
     /* The window ending at this point. */
     if (s >= m->t0) {
-      v = acc - integral(m, s, &w->seg_end);
+      v = acc - integral(m, s, &w->seg_end, last);
       if (v < w->best)
         w->best = v;
     }
     /* Windows starting at earlier breakpoints that now fit. */
-    while (w->next_start < m->n) {
-      const struct hp *st = AT(m, w->next_start);
+    while (w->next_start < m->len) {
+      const struct hp *st = &m->h[w->next_start];
       if (st->t + w->w > p.t)
         break;
       if (w->seg_start < w->next_start)
         w->seg_start = w->next_start;
-      v = integral(m, st->t + w->w, &w->seg_start) - st->acc;
+      v = integral(m, st->t + w->w, &w->seg_start, last) - st->acc;
       if (v < w->best)
         w->best = v;
       w->next_start++;
@@ -255,16 +264,16 @@ size_t v2_mmu_finish(struct v2_mmu *m, int64_t t, double ret[TRACE_MMU_WINDOWS])
   m->have_pending = false;
   /* The function covers the trace up to t even when u did not change at
    * the end (upstream drops such a tail). */
-  if (m->n && t > AT(m, m->n - 1)->t)
+  if (m->n && t > m->h[m->len - 1].t)
     commit(m, (struct pt){t, 0.0});
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++)
     ret[k] = -1;
   if (!m->n)
     return 0;
-  range = AT(m, m->n - 1)->t - m->t0;
+  range = m->h[m->len - 1].t - m->t0;
   if (range <= 0)
     return m->n;
-  total = AT(m, m->n - 1)->acc;
+  total = m->h[m->len - 1].acc;
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
     /* A window longer than the trace is clamped to the whole trace. */
     double v = m->win[k].w >= range ? total / (double)range : m->win[k].best / (double)m->win[k].w;

@@ -38,33 +38,8 @@ static bool seq_next(uint64_t gen, uint64_t cur_gen, uint64_t cur, uint64_t seq)
   return gen == cur_gen && seq == cur + 1;
 }
 
-/* Hands one event to the analysis; 1 on success (the event advanced). */
-int v2_emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, const struct v2_ctx *c,
-            const uint64_t *args, struct v2_g *subj, struct v2_p *psubj, int old_state,
-            int new_state, const struct v2_out *extra) {
-  struct v2_out o;
-  int sa = v2_spec_table[type].stack_arg, rc;
-  o.type = type;
-  o.time = ev->time;
-  o.g = c->g;
-  o.p = c->p;
-  o.m = c->m;
-  o.args = args;
-  o.idx = ev->idx;
-  o.stack = sa >= 0 && args[sa] ? ev->idx[sa] : V2_IDX_NONE;
-  o.subj = subj;
-  o.psubj = psubj;
-  o.old_state = (uint8_t)old_state;
-  o.new_state = (uint8_t)new_state;
-  o.stw_gc = extra ? extra->stw_gc : false;
-  o.ann_name = extra ? extra->ann_name : 0;
-  o.ann_begin = extra ? extra->ann_begin : 0;
-  rc = v2_an_event(s, &o);
-  return rc < 0 ? rc : 1;
-}
-
-static struct v2_g *running_g(struct v2_state *s, const struct v2_event *ev, const struct v2_ctx *c,
-                              int want, int *rc) {
+static inline struct v2_g *running_g(struct v2_state *s, const struct v2_event *ev,
+                                     const struct v2_ctx *c, int want, int *rc) {
   struct v2_g *g = v2_cur_g(s, c);
   if (!g) {
     *rc = v2_fail(s->err, ev->off, "%s for goroutine %llu that does not exist",

@@ -178,7 +178,6 @@ int v2_go_range(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c) {
   struct v2_out x;
   struct v2_g *g;
   int rc;
-  memset(&x, 0, sizeof(x));
   if (ev->type == V2_EV_GC_ASSIST_ACTIVE) {
     g = v2_g_lookup(s, ev->args[0]);
     if (!g)
@@ -214,8 +213,9 @@ int v2_go_range(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c) {
       return v2_fail(s->err, ev->off, "STWEnd without STWBegin on goroutine %llu",
                      (unsigned long long)g->id);
     g->stw_open = 0;
+    memset(&x, 0, sizeof(x));
     x.stw_gc = g->stw_gc;
-    break;
+    return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, 0, 0, &x);
   case V2_EV_GC_ASSIST_BEGIN:
     if (g->assist_open)
       return v2_fail(s->err, ev->off, "GCMarkAssistBegin while goroutine %llu is assisting",
@@ -228,5 +228,5 @@ int v2_go_range(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c) {
                      (unsigned long long)g->id);
     g->assist_open = 0;
   }
-  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, 0, 0, &x);
+  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, 0, 0, NULL);
 }

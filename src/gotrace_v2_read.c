@@ -137,11 +137,18 @@ static int stacks_batch(struct v2_gen *g, const uint8_t *base, size_t off, size_
     if (id > g->max_stack_id)
       g->max_stack_id = id;
     for (uint64_t f = 0; f < n; f++) {
-      for (int j = 0; j < 4; j++) {
-        if (!(k = v2_uvarint(p, end, &v[j])))
-          return v2_fail(err, (size_t)(p - base), "bad varint in frame %llu of stack %llu",
-                         (unsigned long long)f, (unsigned long long)id);
-        p += k;
+      const uint8_t *q = end - p >= 40 ? v2_uvarint10(p, &v[0]) : NULL;
+      for (int j = 1; q && j < 4; j++)
+        q = v2_uvarint10(q, &v[j]);
+      if (q) { /* the usual case: far from the end of the batch */
+        p = q;
+      } else {
+        for (int j = 0; j < 4; j++) {
+          if (!(k = v2_uvarint(p, end, &v[j])))
+            return v2_fail(err, (size_t)(p - base), "bad varint in frame %llu of stack %llu",
+                           (unsigned long long)f, (unsigned long long)id);
+          p += k;
+        }
       }
       if (g->n_frames == g->cap_frames) {
         g->cap_frames = g->cap_frames ? g->cap_frames * 2 : 1024;
@@ -317,8 +324,8 @@ static void build_direct(const struct v2_map *map, size_t n, uint64_t max_id, ui
   }
   memset(*tab, 0, ((size_t)max_id + 1) * sizeof(**tab));
   for (size_t i = 0; i < map->cap; i++)
-    if (map->vals[i] != V2_IDX_NONE)
-      (*tab)[map->keys[i]] = map->vals[i] + 1;
+    if (map->slots[i].val != V2_IDX_NONE)
+      (*tab)[map->slots[i].key] = map->slots[i].val + 1;
   *n_tab = (size_t)max_id + 1;
 }
 

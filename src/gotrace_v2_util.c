@@ -9,66 +9,46 @@
 #include "gotrace_v2.h"
 #include "util.h"
 
-#define G_CHUNK 1024
-
 void v2_map_init(struct v2_map *m) {
   memset(m, 0, sizeof(*m));
 }
 
 void v2_map_done(struct v2_map *m) {
-  free(m->keys);
-  free(m->vals);
+  free(m->slots);
   v2_map_init(m);
 }
 
 void v2_map_clear(struct v2_map *m) {
-  if (m->cap)
-    memset(m->vals, 0xff, m->cap * sizeof(*m->vals));
+  for (size_t i = 0; i < m->cap; i++)
+    m->slots[i].val = V2_IDX_NONE;
   m->n = 0;
-}
-
-static size_t slot_of(const struct v2_map *m, uint64_t key) {
-  /* Fibonacci hashing: ids are often dense or multiples of a stride. */
-  return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 17) & (m->cap - 1);
-}
-
-uint32_t v2_map_get(const struct v2_map *m, uint64_t key) {
-  if (!m->n)
-    return V2_IDX_NONE;
-  for (size_t i = slot_of(m, key);; i = (i + 1) & (m->cap - 1)) {
-    if (m->vals[i] == V2_IDX_NONE)
-      return V2_IDX_NONE;
-    if (m->keys[i] == key)
-      return m->vals[i];
-  }
 }
 
 static void map_grow(struct v2_map *m) {
   struct v2_map old = *m;
   m->cap = old.cap ? old.cap * 2 : 64;
-  m->keys = xcalloc(m->cap, sizeof(*m->keys));
-  m->vals = xmalloc(m->cap * sizeof(*m->vals));
-  memset(m->vals, 0xff, m->cap * sizeof(*m->vals));
+  m->slots = xmalloc(m->cap * sizeof(*m->slots));
   m->n = 0;
+  v2_map_clear(m);
   for (size_t i = 0; i < old.cap; i++)
-    if (old.vals[i] != V2_IDX_NONE)
-      v2_map_put(m, old.keys[i], old.vals[i]);
-  free(old.keys);
-  free(old.vals);
+    if (old.slots[i].val != V2_IDX_NONE)
+      v2_map_put(m, old.slots[i].key, old.slots[i].val);
+  free(old.slots);
 }
 
 void v2_map_put(struct v2_map *m, uint64_t key, uint32_t val) {
   if ((m->n + 1) * 4 > m->cap * 3)
     map_grow(m);
-  for (size_t i = slot_of(m, key);; i = (i + 1) & (m->cap - 1)) {
-    if (m->vals[i] == V2_IDX_NONE) {
-      m->keys[i] = key;
-      m->vals[i] = val;
+  for (size_t i = v2_map_slot(m, key);; i = (i + 1) & (m->cap - 1)) {
+    struct v2_map_slot *e = &m->slots[i];
+    if (e->val == V2_IDX_NONE) {
+      e->key = key;
+      e->val = val;
       m->n++;
       return;
     }
-    if (m->keys[i] == key) {
-      m->vals[i] = val;
+    if (e->key == key) {
+      e->val = val;
       return;
     }
   }
@@ -78,22 +58,21 @@ void v2_map_del(struct v2_map *m, uint64_t key) {
   size_t mask = m->cap - 1, i, j;
   if (!m->n)
     return;
-  for (i = slot_of(m, key);; i = (i + 1) & mask) {
-    if (m->vals[i] == V2_IDX_NONE)
+  for (i = v2_map_slot(m, key);; i = (i + 1) & mask) {
+    if (m->slots[i].val == V2_IDX_NONE)
       return;
-    if (m->keys[i] == key)
+    if (m->slots[i].key == key)
       break;
   }
   /* Backward-shift deletion keeps probe chains intact without tombstones. */
-  m->vals[i] = V2_IDX_NONE;
+  m->slots[i].val = V2_IDX_NONE;
   m->n--;
-  for (j = (i + 1) & mask; m->vals[j] != V2_IDX_NONE; j = (j + 1) & mask) {
-    size_t home = slot_of(m, m->keys[j]);
+  for (j = (i + 1) & mask; m->slots[j].val != V2_IDX_NONE; j = (j + 1) & mask) {
+    size_t home = v2_map_slot(m, m->slots[j].key);
     bool movable = (i <= j) ? (home <= i || home > j) : (home <= i && home > j);
     if (movable) {
-      m->keys[i] = m->keys[j];
-      m->vals[i] = m->vals[j];
-      m->vals[j] = V2_IDX_NONE;
+      m->slots[i] = m->slots[j];
+      m->slots[j].val = V2_IDX_NONE;
       i = j;
     }
   }
@@ -110,15 +89,6 @@ int v2_fail(char **err, size_t off, const char *fmt, ...) {
   return -EPROTO;
 }
 
-struct v2_g *v2_g_at(const struct v2_state *s, size_t slot) {
-  return &s->gchunks[slot / G_CHUNK][slot % G_CHUNK];
-}
-
-struct v2_g *v2_g_lookup(struct v2_state *s, uint64_t id) {
-  uint32_t slot = v2_map_get(&s->gmap, id);
-  return slot == V2_IDX_NONE ? NULL : v2_g_at(s, slot);
-}
-
 /* Records live in fixed-size chunks so pointers stay valid while the
  * table grows; freed slots are reused. */
 struct v2_g *v2_g_new(struct v2_state *s, uint64_t id) {
@@ -129,9 +99,16 @@ struct v2_g *v2_g_new(struct v2_state *s, uint64_t id) {
   if (s->n_gfree) {
     slot = s->gfree[--s->n_gfree];
   } else {
-    if (s->n_gslots == s->n_gchunks * G_CHUNK) {
+    if (s->n_gslots == s->n_gchunks * V2_G_CHUNK) {
       s->gchunks = xreallocarray(s->gchunks, s->n_gchunks + 1, sizeof(*s->gchunks));
-      s->gchunks[s->n_gchunks++] = xcalloc(G_CHUNK, sizeof(struct v2_g));
+      /* Cache-line aligned, so that each record's first line is one line
+       * (unaligned still works if that allocation fails). */
+      struct v2_g *chunk = aligned_alloc(64, V2_G_CHUNK * sizeof(struct v2_g));
+      if (chunk)
+        memset(chunk, 0, V2_G_CHUNK * sizeof(struct v2_g));
+      else
+        chunk = xcalloc(V2_G_CHUNK, sizeof(struct v2_g));
+      s->gchunks[s->n_gchunks++] = chunk;
     }
     slot = (uint32_t)s->n_gslots++;
   }
@@ -155,11 +132,6 @@ void v2_g_delete(struct v2_state *s, struct v2_g *g) {
   }
   s->gfree[s->n_gfree++] = g->slot;
   g->id = V2_NONE;
-}
-
-struct v2_p *v2_p_lookup(struct v2_state *s, uint64_t id) {
-  uint32_t i = v2_map_get(&s->pmap, id);
-  return i == V2_IDX_NONE ? NULL : &s->ps[i];
 }
 
 struct v2_p *v2_p_new(struct v2_state *s, uint64_t id) {
