@@ -35,10 +35,11 @@ int main(int argc, char **argv) {
   char *err = NULL;
   size_t base, a_cfg, a_jobs, a_metrics, n_jobs = 0, page = 0, peak;
   struct metrics_cursor *mc;
+  FILE *pf = NULL;
   static char piece[32 * 1024];
 
-  if (argc != 2) {
-    fprintf(stderr, "usage: scale_mem CONFIG\n");
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: scale_mem CONFIG [PAGE]\n");
     return 2;
   }
   base = in_use();
@@ -64,8 +65,9 @@ int main(int argc, char **argv) {
           cap->target = xstrdup(t->name);
           cap->instance = xstrdup(t->instances[k].name);
           cap->type = xstrdup(t->profiles[p].name);
-          cap->started_at_ms = time_wall_ms();
-          cap->status = CAPTURE_OK;
+          cap->started_at_ms = 1700000000000 + (int64_t)(i * 8 + p) * 1000; /* reproducible */
+          /* With PAGE, some failures too, so the page has every kind of series. */
+          cap->status = argc == 3 && (i + k + p) % 7 == 0 ? CAPTURE_FAILED : CAPTURE_OK;
           daemon_metrics_capture(m, cap);
           capture_free(cap);
         }
@@ -73,6 +75,13 @@ int main(int argc, char **argv) {
   }
   a_metrics = in_use();
   peak = a_metrics;
+  if (argc == 3) {
+    pf = fopen(argv[2], "w"); /* the page, for comparing renderings */
+    if (!pf) {
+      perror(argv[2]);
+      return 1;
+    }
+  }
   mc = metrics_cursor_new(m);
   for (;;) {
     ssize_t n = metrics_cursor_read(mc, piece, sizeof(piece));
@@ -82,8 +91,14 @@ int main(int argc, char **argv) {
     if (n <= 0)
       break;
     page += (size_t)n;
+    if (pf)
+      fwrite(piece, 1, (size_t)n, pf);
   }
   metrics_cursor_free(mc);
+  if (pf && fclose(pf) != 0) {
+    perror(argv[2]);
+    return 1;
+  }
   printf("%zu targets, %zu jobs, /metrics page %.1f MB\n", cfg->n_targets, n_jobs,
          (double)page / 1048576.0);
   report("config", base, a_cfg, n_jobs);
