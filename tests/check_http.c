@@ -447,7 +447,7 @@ START_TEST(test_metrics_streamed) {
   const struct hc_opts head = {.method = "HEAD"};
   struct hc_resp r;
   struct buf want;
-  const char *start;
+  const char *own;
   char *te;
 
   buf_init(&want, 1 << 24);
@@ -460,9 +460,9 @@ START_TEST(test_metrics_streamed) {
   ck_assert_uint_gt(r.len, want.len);
   /* The daemon's families come first; the endpoint's own follow. The
    * start time differs between the two registries. */
-  start = strstr(r.body, "# HELP pprofd_start_time_seconds");
-  ck_assert_ptr_nonnull(start);
-  ck_assert_int_eq(memcmp(r.body, want.data, (size_t)(start - r.body)), 0);
+  own = strstr(r.body, "# HELP pprofd_start_time_seconds");
+  ck_assert_ptr_nonnull(own);
+  ck_assert_int_eq(memcmp(r.body, want.data, (size_t)(own - r.body)), 0);
   ck_assert_ptr_nonnull(strstr(r.body, "\n# TYPE pprofd_http_requests_total counter\n"));
   ck_assert_int_eq(r.body[r.len - 1], '\n');
   te = hc_header(&r, "Transfer-Encoding");
