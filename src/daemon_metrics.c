@@ -5,21 +5,23 @@
 
 void daemon_metrics_declare(struct metrics *m) {
   static const double dur[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
-  static const double size[] = {1024, 16384, 65536, 262144, 1048576, 4194304, 16777216,
-                                67108864, 268435456};
+  static const double size[] = {1024,    16384,    65536,    262144,   1048576,
+                                4194304, 16777216, 67108864, 268435456};
   static const double lag[] = {0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30};
   static const double ana[] = {0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
   const char *build[] = {"version", PACKAGE_VERSION, NULL};
 
   if (!m)
     return;
-  metrics_declare(m, M_CAPTURES, METRIC_COUNTER,
-                  "Captures taken, by target, profile type and status (ok or failed).", NULL, 0);
-  metrics_declare(m, M_LAST_SUCCESS, METRIC_GAUGE,
-                  "Unix time of the last successful capture per target instance and type.", NULL,
-                  0);
-  metrics_declare(m, M_LAST_ATTEMPT, METRIC_GAUGE,
-                  "Unix time of the last capture attempt per target instance and type.", NULL, 0);
+  /* One series per target (instance) and type: tens of thousands at scale,
+   * so stored grouped by target (and instance), one label string each. */
+  metrics_declare_grouped(m, M_CAPTURES, METRIC_COUNTER,
+                          "Captures taken, by target, profile type and status (ok or failed).", 1);
+  metrics_declare_grouped(m, M_LAST_SUCCESS, METRIC_GAUGE,
+                          "Unix time of the last successful capture per target instance and type.",
+                          2);
+  metrics_declare_grouped(m, M_LAST_ATTEMPT, METRIC_GAUGE,
+                          "Unix time of the last capture attempt per target instance and type.", 2);
   metrics_declare(m, M_CAPTURE_DURATION, METRIC_HISTOGRAM,
                   "Duration of fetches (including the profile's seconds), by type.", dur,
                   ARRAY_SIZE(dur));
@@ -42,15 +44,14 @@ void daemon_metrics_declare(struct metrics *m) {
   metrics_declare(m, M_PRUNED, METRIC_COUNTER, "Captures deleted by retention.", NULL, 0);
   metrics_declare(m, M_SCHED_LAG, METRIC_HISTOGRAM,
                   "How late jobs start after their scheduled time.", lag, ARRAY_SIZE(lag));
-  metrics_declare(m, M_MISSED, METRIC_COUNTER,
-                  "Scheduled runs skipped because the previous run was still going or the loop "
-                  "was late, by target and type.",
-                  NULL, 0);
+  metrics_declare_grouped(m, M_MISSED, METRIC_COUNTER,
+                          "Scheduled runs skipped because the previous run was still going or "
+                          "the loop was late, by target and type.",
+                          1);
   metrics_declare(m, M_DEFERRED, METRIC_COUNTER,
                   "Job starts delayed by the concurrency cap or a full pipeline.", NULL, 0);
   metrics_declare(m, M_IN_FLIGHT, METRIC_GAUGE, "Fetches in flight.", NULL, 0);
-  metrics_declare(m, M_JOBS, METRIC_GAUGE, "Scheduled jobs (target instance x profile).", NULL,
-                  0);
+  metrics_declare(m, M_JOBS, METRIC_GAUGE, "Scheduled jobs (target instance x profile).", NULL, 0);
   metrics_declare(m, M_TARGETS, METRIC_GAUGE, "Configured targets.", NULL, 0);
   metrics_declare(m, M_RELOADS, METRIC_COUNTER, "Configuration reloads, by result.", NULL, 0);
   metrics_declare(m, M_BUILD_INFO, METRIC_GAUGE, "pprofd build information.", NULL, 0);

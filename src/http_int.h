@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "http_server.h"
@@ -86,6 +87,10 @@ struct http_resp {
   const char *allow;        /* Allow header for 405 */
   const char *authenticate; /* WWW-Authenticate header for 401 */
   struct http_slots *slot;  /* a heavy slot, released when the body is sent */
+  /* A streamed body instead of body (http_reply_stream). */
+  ssize_t (*read)(void *cls, char *dst, size_t max);
+  void (*read_free)(void *cls);
+  void *read_cls;
 };
 
 /* Handlers (http_api.c, http_profefe.c, http_ui.c, http_status.c). */
@@ -119,6 +124,12 @@ void http_reply_json(struct http_resp *rs, unsigned status, json_t *doc);
 /* Copies len bytes. */
 void http_reply_bytes(struct http_resp *rs, unsigned status, const char *content_type,
                       const void *data, size_t len);
+/* A body of unknown length produced by read (count, 0 at the end, < 0 on
+ * error) while it is sent; read_free(cls) runs when it is done or
+ * dropped. */
+void http_reply_stream(struct http_resp *rs, unsigned status, const char *content_type,
+                       ssize_t (*read)(void *cls, char *dst, size_t max),
+                       void (*read_free)(void *cls), void *cls);
 /* Takes the bytes of b (left empty). */
 void http_reply_buf(struct http_resp *rs, unsigned status, const char *content_type, struct buf *b);
 

@@ -11,6 +11,14 @@
 #include "http_int.h"
 #include "util.h"
 
+static void drop_stream(struct http_resp *rs) {
+  if (rs->read_free)
+    rs->read_free(rs->read_cls);
+  rs->read = NULL;
+  rs->read_free = NULL;
+  rs->read_cls = NULL;
+}
+
 void http_resp_init(struct http_resp *rs) {
   memset(rs, 0, sizeof(*rs));
   rs->status = 500;
@@ -21,11 +29,13 @@ void http_resp_done(struct http_resp *rs) {
   if (rs->slot)
     http_slot_release(rs->slot);
   rs->slot = NULL;
+  drop_stream(rs);
   buf_done(&rs->body);
   freep(&rs->filename);
 }
 
 static void reset_body(struct http_resp *rs) {
+  drop_stream(rs);
   buf_done(&rs->body);
   buf_init(&rs->body, HTTP_MAX_BODY);
 }
@@ -87,8 +97,20 @@ void http_reply_bytes(struct http_resp *rs, unsigned status, const char *content
   rs->content_type = content_type;
 }
 
+void http_reply_stream(struct http_resp *rs, unsigned status, const char *content_type,
+                       ssize_t (*read)(void *cls, char *dst, size_t max),
+                       void (*read_free)(void *cls), void *cls) {
+  reset_body(rs);
+  rs->read = read;
+  rs->read_free = read_free;
+  rs->read_cls = cls;
+  rs->status = status;
+  rs->content_type = content_type;
+}
+
 void http_reply_buf(struct http_resp *rs, unsigned status, const char *content_type,
                     struct buf *b) {
+  drop_stream(rs);
   buf_done(&rs->body);
   rs->body = *b;
   buf_init(b, b->max);

@@ -162,14 +162,28 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
 struct body_hold {
   uint8_t *data;
   struct http_slots *slot;
+  ssize_t (*read)(void *cls, char *dst, size_t max); /* a streamed body */
+  void (*read_free)(void *cls);
+  void *read_cls;
 };
 
 static void body_free(void *cls) {
   struct body_hold *h = cls;
   if (h->slot)
     http_slot_release(h->slot);
+  if (h->read_free)
+    h->read_free(h->read_cls);
   free(h->data);
   free(h);
+}
+
+static ssize_t body_read(void *cls, uint64_t pos, char *dst, size_t max) {
+  struct body_hold *h = cls;
+  ssize_t n = h->read(h->read_cls, dst, max);
+  (void)pos;
+  if (n == 0)
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : n;
 }
 
 /* A header value that cannot break the response: quotes and control
@@ -189,11 +203,22 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
   size_t len = 0;
 
   h = xcalloc(1, sizeof(*h));
-  h->data = buf_steal(&rs->body, &len);
   h->slot = rs->slot;
   rs->slot = NULL;
-  resp = MHD_create_response_from_buffer_with_free_callback_cls(len, h->data ? h->data : (void *)"",
-                                                                body_free, h);
+  if (rs->read) {
+    /* The body is produced while it is sent; h now owns the reader. */
+    h->read = rs->read;
+    h->read_free = rs->read_free;
+    h->read_cls = rs->read_cls;
+    rs->read = NULL;
+    rs->read_free = NULL;
+    rs->read_cls = NULL;
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, body_read, h, body_free);
+  } else {
+    h->data = buf_steal(&rs->body, &len);
+    resp = MHD_create_response_from_buffer_with_free_callback_cls(
+        len, h->data ? h->data : (void *)"", body_free, h);
+  }
   if (!resp) {
     body_free(h);
     return MHD_NO;

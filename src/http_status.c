@@ -51,13 +51,17 @@ void http_status_readyz(struct http_req *rq, struct http_resp *rs) {
   http_reply_json(rs, 200, json_pack("{s:s}", "status", "ready"));
 }
 
+static ssize_t metrics_read(void *cls, char *dst, size_t max) {
+  return metrics_cursor_read(cls, dst, max);
+}
+
+static void metrics_read_free(void *cls) {
+  metrics_cursor_free(cls);
+}
+
+/* Streamed: at 40,000 jobs the page is over 10 MB, and it is rendered a
+ * few series at a time while it is sent instead of held whole. */
 void http_status_metrics(struct http_req *rq, struct http_resp *rs) {
-  struct buf out;
-  buf_init(&out, HTTP_MAX_JSON);
-  if (metrics_render(rq->srv->metrics, &out) < 0) {
-    buf_done(&out);
-    http_reply_error(rs, 500, "metrics too large to render");
-    return;
-  }
-  http_reply_buf(rs, 200, "text/plain; version=0.0.4; charset=utf-8", &out);
+  http_reply_stream(rs, 200, "text/plain; version=0.0.4; charset=utf-8", metrics_read,
+                    metrics_read_free, metrics_cursor_new(rq->srv->metrics));
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -414,6 +415,72 @@ static void healthz_from(int port, const char *from) {
 
 /* Idle connections and a slowloris client from one address cannot take
  * the endpoint away from other clients, and idle ones are closed. */
+/* A registry with a page of about 400 KB: many chunks when streamed. */
+static struct metrics *big_registry(void) {
+  struct metrics *m = metrics_new();
+  static const char *const types[] = {"cpu", "heap", "allocs", "goroutine", "trace"};
+  daemon_metrics_declare(m);
+  for (int i = 0; i < 1000; i++) {
+    char t[32];
+    snprintf(t, sizeof(t), "svc-%04d", i);
+    for (size_t k = 0; k < 5; k++) {
+      struct capture *c = capture_new();
+      c->target = xstrdup(t);
+      c->instance = xstrdup("10.0.0.1:6060");
+      c->type = xstrdup(types[k]);
+      c->status = (i + (int)k) % 9 ? CAPTURE_OK : CAPTURE_FAILED;
+      c->started_at_ms = 1700000000000 + i * 1000 + (int64_t)k;
+      c->duration_ms = 10 * (int64_t)k;
+      daemon_metrics_capture(m, c);
+      capture_free(c);
+    }
+  }
+  return m;
+}
+
+/* /metrics is streamed in pieces: the page served equals the page rendered
+ * in one go, and HEAD gets the headers only. */
+START_TEST(test_metrics_streamed) {
+  struct http_server_opts o = {0};
+  struct http_server *s;
+  struct metrics *m = big_registry(), *ref = big_registry();
+  const struct hc_opts head = {.method = "HEAD"};
+  struct hc_resp r;
+  struct buf want;
+  const char *own;
+  char *te;
+
+  buf_init(&want, 1 << 24);
+  ck_assert_int_eq(metrics_render(ref, &want), 0);
+  ck_assert_uint_gt(want.len, 300000);
+  o.metrics = m;
+  s = start(&o);
+  hc_get(http_server_port(s), "/metrics", &r);
+  ck_assert_int_eq(r.status, 200);
+  ck_assert_uint_gt(r.len, want.len);
+  /* The daemon's families come first; the endpoint's own follow. The
+   * start time differs between the two registries. */
+  own = strstr(r.body, "# HELP pprofd_start_time_seconds");
+  ck_assert_ptr_nonnull(own);
+  ck_assert_int_eq(memcmp(r.body, want.data, (size_t)(own - r.body)), 0);
+  ck_assert_ptr_nonnull(strstr(r.body, "\n# TYPE pprofd_http_requests_total counter\n"));
+  ck_assert_int_eq(r.body[r.len - 1], '\n');
+  te = hc_header(&r, "Transfer-Encoding");
+  ck_assert_ptr_nonnull(te);
+  ck_assert_str_eq(te, "chunked"); /* streamed, not held whole */
+  free(te);
+  hc_resp_done(&r);
+  hc_request(http_server_port(s), "/metrics", &head, &r);
+  ck_assert_int_eq(r.status, 200);
+  ck_assert_uint_eq(r.len, 0);
+  hc_resp_done(&r);
+  http_server_stop(s);
+  buf_done(&want);
+  metrics_free(m);
+  metrics_free(ref);
+}
+END_TEST
+
 START_TEST(test_abusive_clients) {
   struct http_server_opts o = {0};
   struct http_server *s;
@@ -530,6 +597,7 @@ int main(void) {
   tcase_add_test(tc, test_readyz_without_database);
   tcase_add_test(tc, test_auth);
   tcase_add_test(tc, test_metrics);
+  tcase_add_test(tc, test_metrics_streamed);
   tcase_add_test(tc, test_abusive_clients);
   tcase_add_test(tc, test_connection_limit);
   tcase_add_test(tc, test_slots);
