@@ -32,7 +32,7 @@ trap cleanup_mnt EXIT
 trap 'exit 1' INT TERM HUP # so that an interrupted run unmounts too
 
 DB="$MNT/pprofd.db"
-"$top_srcdir/tests/loadserver.py" "$T/load.addr" "$top_srcdir/tests/data" 16 \
+"$top_srcdir/tests/loadserver.py" "$T/load.addr" "$top_srcdir/tests/data" 64 \
   "$top_srcdir/tests/data/gotrace/prometheus-2s.trace.gz" 2>"$T/load.log" &
 PIDS="$PIDS $!"
 wait_for test -s "$T/load.addr" || fail "load server did not start"
@@ -157,7 +157,7 @@ collector: {workers: 1, queue_size: 2}
 defaults: {interval: 1s, timeout: 10s}
 targets:
 EOF
-  for i in $(seq 1 16); do
+  for i in $(seq 1 64); do
     cat <<EOF
   - name: big$i
     url: http://$(addr $i)
@@ -174,10 +174,14 @@ sleep 8
 depth=$(metric pprofd_queue_depth 'queue="analysis"')
 rss_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$PPROFD_PID/status")
 alive "under many large traces"
-# 16 traces of 1.7 MB in flight plus a queue of 2 and the one in analysis:
+# 64 traces of 1.7 MB in flight plus a queue of 2 and the one in analysis:
 # well under 400 MB unless something grows without a bound.
-[ "$rss_kb" -lt 409600 ] || fail "peak RSS ${rss_kb} kB with 16 large traces in flight"
-[ "${depth%.*}" -le 18 ] || fail "analysis queue depth $depth beyond its bound plus the fetches in flight"
+bound_kb=409600
+# AddressSanitizer keeps freed memory in quarantine (256 MiB) and adds its
+# own bookkeeping: allow more there.
+if grep -q __asan_init "$PPROFD" 2>/dev/null; then bound_kb=$((1024 * 1024)); fi
+[ "$rss_kb" -lt "$bound_kb" ] || fail "peak RSS ${rss_kb} kB with 64 large traces in flight"
+[ "${depth%.*}" -le 67 ] || fail "analysis queue depth $depth beyond its bound plus the fetches in flight"
 stop_pprofd || fail "pprofd exited with status $? on SIGTERM"
 [ "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check after the large traces"
 pass "large traces: queue bound logged and counted, queue depth $depth, peak RSS $((rss_kb / 1024)) MB"
