@@ -38,6 +38,12 @@ $(O)/harness-%.o: $(srcdir)/fuzz/%.c
 	@echo "  CLANG    $<"
 	@$(FUZZ_CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -fsanitize=fuzzer-no-link,$(FUZZ_SANITIZE) -c -o $@ $<
 
+# trace_v1 and trace_v2 are one harness with different seeds.
+$(O)/harness-fuzz_trace_%.o: $(srcdir)/fuzz/fuzz_trace.c
+	@mkdir -p $(O)
+	@echo "  CLANG    $<"
+	@$(FUZZ_CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -fsanitize=fuzzer-no-link,$(FUZZ_SANITIZE) -c -o $@ $<
+
 $(O)/libpprofd-fuzz.a: $(LIB_OBJS)
 	@rm -f $@
 	@ar cr $@ $^

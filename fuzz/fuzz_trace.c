@@ -1,10 +1,11 @@
 /* Fuzzes the execution-trace parser through the common entry of the
  * analysis (gotrace_parse: version dispatch, then the parser, as
- * gotrace_fuzz_one does), seeded with traces in the old format ("go 1.11" to "go 1.21 trace",
- * src/gotrace_v1*.c).
- * The harness is the same for both generations; the seeds steer it. What a
- * trace parses into is also turned into the analysis JSON and into each
- * blocking profile (`pprofctl trace --pprof`), which must decode again. */
+ * gotrace_fuzz_one does). Built twice, as the harnesses trace_v1 and
+ * trace_v2, which differ only in their seeds: traces in the old format
+ * ("go 1.11" to "go 1.21 trace", src/gotrace_v1*.c) and in the new one
+ * ("go 1.22" to "go 1.26 trace", src/gotrace_v2*.c). What a trace parses
+ * into is also turned into the analysis JSON and into each blocking
+ * profile (`pprofctl trace --pprof`), which must decode again. */
 #include "config.h"
 
 #include <stdlib.h>
