@@ -127,44 +127,15 @@ static int step_done(sqlite3_stmt *st) {
 
 /* ---- totals: zigzag varints, one per sample type ---- */
 
-static int put_varint(struct buf *out, uint64_t v) {
-  uint8_t b[10];
-  size_t n = 0;
-  do {
-    b[n] = (uint8_t)(v & 0x7f);
-    v >>= 7;
-    if (v)
-      b[n] |= 0x80;
-    n++;
-  } while (v);
-  return buf_append(out, b, n);
-}
-
-static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret) {
-  uint64_t v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    uint8_t b;
-    if (*p >= end)
-      return -EBADMSG;
-    b = *(*p)++;
-    v |= (uint64_t)(b & 0x7f) << shift;
-    if (!(b & 0x80)) {
-      *ret = v;
-      return 0;
-    }
-  }
-  return -EBADMSG;
-}
-
 static int put_total(struct buf *out, int64_t v) {
-  return put_varint(out, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+  return pprof_varint_put(out, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
 int pprof_rollup_total(const uint8_t *p, size_t len, size_t idx, int64_t *ret) {
   const uint8_t *end = p + len;
   uint64_t v = 0;
   for (size_t i = 0; i <= idx; i++)
-    if (get_varint(&p, end, &v) < 0)
+    if (pprof_varint_get(&p, end, &v) < 0)
       return -EBADMSG;
   *ret = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
   return 0;

@@ -128,7 +128,7 @@ static int function_id(struct store *s, const struct pprof_row_fn *fn, int64_t *
 
 /* ---- the funcs blob ---- */
 
-static int put_varint(struct buf *out, uint64_t v) {
+int pprof_varint_put(struct buf *out, uint64_t v) {
   uint8_t b[10];
   size_t n = 0;
   do {
@@ -169,15 +169,15 @@ static int encode_section(const struct triple *in, size_t n, struct buf *out) {
     memcpy(t, in, n * sizeof(*t));
   qsort(t, n, sizeof(*t), cmp_triple);
   for (size_t i = 0; i < n && r == 0; i++) {
-    r = put_varint(&sec, (uint64_t)(t[i].id - prev));
+    r = pprof_varint_put(&sec, (uint64_t)(t[i].id - prev));
     if (r == 0)
-      r = put_varint(&sec, zigzag(t[i].flat));
+      r = pprof_varint_put(&sec, zigzag(t[i].flat));
     if (r == 0)
-      r = put_varint(&sec, zigzag(t[i].cum));
+      r = pprof_varint_put(&sec, zigzag(t[i].cum));
     prev = t[i].id;
   }
   if (r == 0)
-    r = put_varint(out, sec.len);
+    r = pprof_varint_put(out, sec.len);
   if (r == 0 && sec.len)
     r = buf_append(out, sec.data, sec.len);
   buf_done(&sec);
@@ -185,7 +185,7 @@ static int encode_section(const struct triple *in, size_t n, struct buf *out) {
   return r;
 }
 
-static int get_varint_slow(const uint8_t **p, const uint8_t *end, uint64_t *ret) {
+int pprof_varint_get(const uint8_t **p, const uint8_t *end, uint64_t *ret) {
   uint64_t v = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     uint8_t b;
@@ -211,7 +211,7 @@ static inline int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *re
   unsigned len;
 
   if (end - *p < 8)
-    return get_varint_slow(p, end, ret);
+    return pprof_varint_get(p, end, ret);
   if (**p < 0x80) { /* ids deltas and zero values */
     *ret = *(*p)++;
     return 0;
@@ -220,7 +220,7 @@ static inline int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *re
   w = le64toh(w);
   stop = ~w & 0x8080808080808080ULL;
   if (!stop)
-    return get_varint_slow(p, end, ret);
+    return pprof_varint_get(p, end, ret);
   len = (unsigned)__builtin_ctzll(stop) / 8 + 1;
   x = len == 8 ? w : w & ((1ULL << (len * 8)) - 1);
   x &= 0x7f7f7f7f7f7f7f7fULL;

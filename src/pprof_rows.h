@@ -71,6 +71,12 @@ int pprof_rows_store(struct store *s, int64_t capture_id, const void *detail);
  * each a varint byte length followed by (function id, flat, cum) triples
  * as varints, ids ascending and delta-coded, values zigzag-coded.
  * pprof_funcs_encode() appends one section to out. */
+/* Base-128 varints (LSB first, as protobuf) of the funcs blobs and the
+ * rollup rows; pprof_varint_get() returns -EBADMSG on a truncated or
+ * overlong one. */
+int pprof_varint_put(struct buf *out, uint64_t v);
+int pprof_varint_get(const uint8_t **p, const uint8_t *end, uint64_t *ret);
+
 int pprof_funcs_encode(const int64_t *ids, const int64_t *flat, const int64_t *cum, size_t n,
                        struct buf *out);
 /* Calls cb for each triple of the given section; -ENOENT when there is no
