@@ -178,6 +178,8 @@ void pprof_analyze(struct analysis *a, const char *profile_type, const uint8_t *
   struct pprof_profile *p = NULL;
   struct pprof_nodes *nodes;
   struct pprof_detail *d;
+  struct pprof_top_opts to;
+  struct pprof_top **tops;
   struct keymap fns;
   json_t *types;
   char *err = NULL;
@@ -204,16 +206,16 @@ void pprof_analyze(struct analysis *a, const char *profile_type, const uint8_t *
   d->n_types = p->n_sample_types;
   d->types = xcalloc(d->n_types + 1, sizeof(*d->types));
   types = json_array();
+  pprof_top_opts_default(&to);
+  to.node_fraction = o->min_function_share;
+  tops = xcalloc(p->n_sample_types + 1, sizeof(*tops));
+  pprof_tops_compute(p, nodes, &to, tops);
   for (size_t si = 0; si < p->n_sample_types; si++) {
     struct pprof_row_type *rt = &d->types[si];
-    struct pprof_top_opts to;
-    struct pprof_top *t;
+    struct pprof_top *t = tops[si];
     json_t *top = json_array();
     size_t n;
 
-    pprof_top_opts_default(&to);
-    to.node_fraction = o->min_function_share;
-    t = pprof_top_compute(p, nodes, (int)si, &to);
     rt->type = xstrdup(p->sample_types[si].type);
     rt->unit = xstrdup(p->sample_types[si].unit);
     rt->total = t->total;
@@ -238,6 +240,7 @@ void pprof_analyze(struct analysis *a, const char *profile_type, const uint8_t *
                          "functions_kept", (json_int_t)n, "top", top));
     pprof_top_free(t);
   }
+  free(tops);
   json_object_set_new(a->json, "sample_types", types);
   if (pprof_is_goroutine_profile(p))
     goroutines(d, &fns, p, nodes, a->json);

@@ -137,62 +137,91 @@ int64_t pprof_total(const struct pprof_profile *p, int si) {
   return diff_total > 0 ? diff_total : total;
 }
 
-/* ---- the graph walk ---- */
+/* ---- the graph walk ----
+ *
+ * The tops of several sample types are computed together: the walks over
+ * every sample's frames (the bulk of the work on a large profile) are the
+ * same for all types, only the values differ, so one walk accumulates all
+ * of them. A CPU profile's two types (samples, nanoseconds) then cost one
+ * walk instead of two, a heap profile's four one or two. */
 
-struct node_acc {
-  int64_t flat, cum;
-  size_t seen; /* sample index + 1 that last added cum */
-  bool kept;
+struct walk {
+  const struct pprof_profile *p;
+  const struct pprof_nodes *nodes;
+  size_t k;         /* sample types computed together */
+  const int *types; /* their indexes */
+  int64_t *w;       /* k values of the current sample */
 };
 
+/* The current sample's values of the walked types; false when all are 0
+ * (such a sample adds nothing: pprof skips it). */
+static bool sample_values(struct walk *wk, const struct pprof_sample *smp) {
+  bool any = false;
+  for (size_t j = 0; j < wk->k; j++) {
+    wk->w[j] = smp->values[wk->types[j]];
+    any |= wk->w[j] != 0;
+  }
+  return any;
+}
+
 /* Walks every sample's frames from the root, as pprof's graph builder
- * does, adding cum once per node per sample and flat to the leaf. */
-static void accumulate(const struct pprof_profile *p, const struct pprof_nodes *nodes, int si,
-                       struct node_acc *acc) {
-  for (size_t s = 0; s < p->n_samples; s++) {
-    const struct pprof_sample *smp = &p->samples[s];
-    int64_t w = smp->values[si];
+ * does, adding cum once per node per sample and flat to the leaf; flat and
+ * cum hold k values per node. */
+static void accumulate(struct walk *wk, int64_t *flat, int64_t *cum) {
+  const struct pprof_nodes *nodes = wk->nodes;
+  size_t *seen = xcalloc(nodes->n_nodes + 1, sizeof(*seen)); /* sample index + 1 */
+  size_t k = wk->k;
+
+  for (size_t s = 0; s < wk->p->n_samples; s++) {
+    const struct pprof_sample *smp = &wk->p->samples[s];
     uint32_t leaf = PPROF_NONE;
 
-    if (w == 0)
+    if (!sample_values(wk, smp))
       continue;
     for (uint32_t i = smp->n_locations; i-- > 0;) {
       uint32_t loc = smp->locations[i];
-      for (uint32_t k = nodes->loc_first[loc + 1]; k-- > nodes->loc_first[loc];) {
-        uint32_t nd = nodes->loc_nodes[k];
-        if (acc[nd].seen != s + 1) {
-          acc[nd].seen = s + 1;
-          acc[nd].cum = pp_add(acc[nd].cum, w);
+      for (uint32_t x = nodes->loc_first[loc + 1]; x-- > nodes->loc_first[loc];) {
+        uint32_t nd = nodes->loc_nodes[x];
+        if (seen[nd] != s + 1) {
+          seen[nd] = s + 1;
+          for (size_t j = 0; j < k; j++)
+            cum[nd * k + j] = pp_add(cum[nd * k + j], wk->w[j]);
         }
         leaf = nd;
       }
     }
     if (leaf != PPROF_NONE)
-      acc[leaf].flat = pp_add(acc[leaf].flat, w);
+      for (size_t j = 0; j < k; j++)
+        flat[leaf * k + j] = pp_add(flat[leaf * k + j], wk->w[j]);
   }
+  free(seen);
 }
 
 /* Incoming edges of the kept nodes, for pprof's "(inline)" marks: an edge
  * is inline when every call along it was inlined; edges lighter than the
- * edge cutoff do not count. */
+ * edge cutoff do not count. Edges are found once for the sample types
+ * that keep the same nodes; weights and marks are per type. */
 struct edge {
   uint64_t key; /* parent << 32 | child */
-  int64_t weight;
-  size_t seen;
-  bool inl;
+  size_t seen;  /* sample index + 1 that last added its weight */
 };
+
+#define EDGE_EXISTS 1 /* a sample with a nonzero value of this type used it */
+#define EDGE_INLINE 2
 
 /* Edges by key: open addressing on the 64-bit key (slot = edge index + 1),
  * much cheaper than interning bytes, as every frame of every sample looks
- * one up. */
+ * one up. Each edge has k weights and k flags. */
 struct edge_table {
   uint32_t *slots;
   size_t mask;
   struct edge *edges;
-  size_t n, cap;
+  int64_t *weights;
+  uint8_t *flags;
+  size_t n, cap, k;
 };
 
-static uint32_t edge_intern(struct edge_table *t, uint64_t key, bool *ret_new) {
+static uint32_t edge_intern(struct edge_table *t, uint64_t key) {
   size_t i;
 
   if ((t->n + 1) * 2 > t->mask + 1) {
@@ -208,79 +237,102 @@ static uint32_t edge_intern(struct edge_table *t, uint64_t key, bool *ret_new) {
     }
   }
   for (i = (key * 0x9E3779B97F4A7C15ULL) >> 20 & t->mask; t->slots[i]; i = (i + 1) & t->mask) {
-    if (t->edges[t->slots[i] - 1].key == key) {
-      *ret_new = false;
+    if (t->edges[t->slots[i] - 1].key == key)
       return t->slots[i] - 1;
-    }
   }
   if (t->n == t->cap) {
     t->cap = t->cap ? t->cap * 2 : 256;
     t->edges = xreallocarray(t->edges, t->cap, sizeof(*t->edges));
+    t->weights = xreallocarray(t->weights, t->cap * t->k, sizeof(*t->weights));
+    t->flags = xreallocarray(t->flags, t->cap * t->k, sizeof(*t->flags));
   }
   t->edges[t->n].key = key;
+  t->edges[t->n].seen = 0;
+  memset(&t->weights[t->n * t->k], 0, t->k * sizeof(*t->weights));
+  memset(&t->flags[t->n * t->k], 0, t->k);
   t->slots[i] = (uint32_t)++t->n;
-  *ret_new = true;
   return (uint32_t)(t->n - 1);
 }
 
-static void inline_marks(const struct pprof_profile *p, const struct pprof_nodes *nodes, int si,
-                         const struct node_acc *acc, int64_t edge_cutoff, struct pprof_top *t) {
-  struct edge_table map = {0};
-  struct edge *edges;
-  uint8_t *marks = xcalloc(nodes->n_nodes, 1); /* bit 0: inline in-edge, bit 1: other */
+/* Marks the rows of tops[0..k) (which keep the same nodes: `kept`). */
+static void inline_marks(struct walk *wk, const bool *kept, const int64_t *edge_cutoff,
+                         struct pprof_top **tops) {
+  const struct pprof_nodes *nodes = wk->nodes;
+  struct edge_table map = {.k = wk->k};
+  size_t k = wk->k;
+  uint8_t *marks = xcalloc(nodes->n_nodes * k + 1, 1); /* bit 0: inline in-edge, bit 1: other */
+  /* Per child, the parent and edge of its last lookup: a function is
+   * mostly reached from the same caller, so most lookups end here. */
+  struct {
+    uint32_t parent, edge;
+  } *last_in = xcalloc(nodes->n_nodes + 1, sizeof(*last_in));
 
-  for (size_t s = 0; s < p->n_samples; s++) {
-    const struct pprof_sample *smp = &p->samples[s];
-    int64_t w = smp->values[si];
+  for (size_t s = 0; s < wk->p->n_samples; s++) {
+    const struct pprof_sample *smp = &wk->p->samples[s];
     uint32_t parent = PPROF_NONE;
 
-    if (w == 0)
+    if (!sample_values(wk, smp))
       continue;
     for (uint32_t i = smp->n_locations; i-- > 0;) {
       uint32_t loc = smp->locations[i], first = nodes->loc_first[loc];
       uint32_t last = nodes->loc_first[loc + 1] - 1;
-      for (uint32_t k = last + 1; k-- > first;) {
-        uint32_t nd = nodes->loc_nodes[k];
-        uint64_t key;
+      for (uint32_t x = last + 1; x-- > first;) {
+        uint32_t nd = nodes->loc_nodes[x];
         uint32_t e;
-        bool is_new;
 
-        if (!acc[nd].kept)
+        if (!kept[nd])
           continue;
         if (parent != PPROF_NONE && parent != nd) {
-          key = (uint64_t)parent << 32 | nd;
-          e = edge_intern(&map, key, &is_new);
-          edges = map.edges;
-          if (is_new) {
-            edges[e].weight = 0;
-            edges[e].seen = 0;
-            edges[e].inl = k != last;
+          if (last_in[nd].parent == parent + 1) {
+            e = last_in[nd].edge;
+          } else {
+            e = edge_intern(&map, (uint64_t)parent << 32 | nd);
+            last_in[nd].parent = parent + 1;
+            last_in[nd].edge = e;
           }
-          if (edges[e].seen != s + 1) {
-            edges[e].seen = s + 1;
-            edges[e].weight = pp_add(edges[e].weight, w);
-            if (k == last)
-              edges[e].inl = false;
+          if (map.edges[e].seen != s + 1) {
+            map.edges[e].seen = s + 1;
+            for (size_t j = 0; j < k; j++) {
+              uint8_t *f = &map.flags[e * k + j];
+              if (wk->w[j] == 0)
+                continue;
+              /* pprof: an edge first met at an inlined frame is inline
+               * until a sample reaches it through a real call */
+              if (!(*f & EDGE_EXISTS))
+                *f = EDGE_EXISTS | (x != last ? EDGE_INLINE : 0);
+              map.weights[e * k + j] = pp_add(map.weights[e * k + j], wk->w[j]);
+              if (x == last)
+                *f &= (uint8_t)~EDGE_INLINE;
+            }
           }
         }
         parent = nd;
       }
     }
   }
-  edges = map.edges;
   for (size_t e = 0; e < map.n; e++) {
-    if (abs64(edges[e].weight) < edge_cutoff)
-      continue;
-    marks[(uint32_t)edges[e].key] |= edges[e].inl ? 1 : 2;
+    uint32_t child = (uint32_t)map.edges[e].key;
+    for (size_t j = 0; j < k; j++) {
+      uint8_t f = map.flags[e * k + j];
+      if (!(f & EDGE_EXISTS) || abs64(map.weights[e * k + j]) < edge_cutoff[j])
+        continue;
+      marks[child * k + j] |= f & EDGE_INLINE ? 1 : 2;
+    }
   }
-  for (size_t i = 0; i < t->n_rows; i++) {
-    uint8_t m = marks[t->rows[i].node];
-    t->rows[i].inl = !(m & 1)  ? PPROF_INLINE_NONE
-                     : (m & 2) ? PPROF_INLINE_PARTIAL
-                               : PPROF_INLINE_FULL;
+  for (size_t j = 0; j < k; j++) {
+    struct pprof_top *t = tops[j];
+    for (size_t i = 0; i < t->n_rows; i++) {
+      uint8_t m = marks[t->rows[i].node * k + j];
+      t->rows[i].inl = !(m & 1)  ? PPROF_INLINE_NONE
+                       : (m & 2) ? PPROF_INLINE_PARTIAL
+                                 : PPROF_INLINE_FULL;
+    }
   }
+  free(last_in);
   free(marks);
   free(map.edges);
+  free(map.weights);
+  free(map.flags);
   free(map.slots);
 }
 
@@ -335,34 +387,37 @@ const char *pprof_inline_label(enum pprof_inline inl) {
   return "";
 }
 
-struct pprof_top *pprof_top_compute(const struct pprof_profile *p, const struct pprof_nodes *nodes,
-                                    int si, const struct pprof_top_opts *o) {
-  struct pprof_top *t = xcalloc(1, sizeof(*t));
-  struct node_acc *acc = xcalloc(nodes->n_nodes + 1, sizeof(*acc));
-  size_t n = 0;
-  int64_t edge_cutoff;
+/* ---- the top ---- */
 
-  t->sample_index = si;
-  t->total = pprof_total(p, si);
-  accumulate(p, nodes, si, acc);
+/* The rows of type j (of the walk's k), dropped, sorted and cut like
+ * pprof's; kept[n] tells which nodes its graph keeps. */
+static struct pprof_top *top_rows(struct walk *wk, size_t j, const int64_t *flat,
+                                  const int64_t *cum, const struct pprof_top_opts *o, bool *kept,
+                                  int64_t *edge_cutoff) {
+  const struct pprof_nodes *nodes = wk->nodes;
+  struct pprof_top *t = xcalloc(1, sizeof(*t));
+  size_t k = wk->k, n = 0;
+
+  t->sample_index = wk->types[j];
+  t->total = pprof_total(wk->p, t->sample_index);
   for (size_t i = 0; i < nodes->n_nodes; i++) {
-    if (acc[i].flat == 0 && acc[i].cum == 0)
+    if (flat[i * k + j] == 0 && cum[i * k + j] == 0)
       continue;
     t->n_nodes_all++;
-    t->flat_sum = pp_add(t->flat_sum, acc[i].flat);
+    t->flat_sum = pp_add(t->flat_sum, flat[i * k + j]);
   }
   /* pprof truncates total*fraction toward zero before taking |.|. */
   t->node_cutoff = abs64(pp_d2i((double)t->flat_sum * o->node_fraction));
-  edge_cutoff = abs64(pp_d2i((double)t->flat_sum * o->edge_fraction));
+  *edge_cutoff = abs64(pp_d2i((double)t->flat_sum * o->edge_fraction));
   t->rows = xcalloc(t->n_nodes_all + 1, sizeof(*t->rows));
   for (size_t i = 0; i < nodes->n_nodes; i++) {
-    if (acc[i].flat == 0 && acc[i].cum == 0)
+    if (flat[i * k + j] == 0 && cum[i * k + j] == 0)
       continue;
-    if (abs64(acc[i].cum) < t->node_cutoff)
+    if (abs64(cum[i * k + j]) < t->node_cutoff)
       continue;
     t->rows[n].node = (uint32_t)i;
-    t->rows[n].flat = acc[i].flat;
-    t->rows[n].cum = acc[i].cum;
+    t->rows[n].flat = flat[i * k + j];
+    t->rows[n].cum = cum[i * k + j];
     n++;
   }
   t->dropped_nodes = t->node_cutoff > 0 ? t->n_nodes_all - n : 0;
@@ -375,15 +430,75 @@ struct pprof_top *pprof_top_compute(const struct pprof_profile *p, const struct 
    * some; otherwise every node, even one whose values cancel out to zero,
    * still contributes the edges that decide the "(inline)" marks. */
   if (t->dropped_nodes > 0 || n < t->orig_count) {
+    memset(kept, 0, nodes->n_nodes);
     for (size_t i = 0; i < n; i++)
-      acc[t->rows[i].node].kept = true;
+      kept[t->rows[i].node] = true;
   } else {
-    for (size_t i = 0; i < nodes->n_nodes; i++)
-      acc[i].kept = true;
+    memset(kept, 1, nodes->n_nodes);
   }
-  inline_marks(p, nodes, si, acc, edge_cutoff, t);
-  free(acc);
   return t;
+}
+
+/* Computes the tops of the k sample types `types` into tops[0..k). */
+static void tops_compute(const struct pprof_profile *p, const struct pprof_nodes *nodes,
+                         const int *types, size_t k, const struct pprof_top_opts *o,
+                         struct pprof_top **tops) {
+  size_t nn = nodes->n_nodes;
+  int64_t *flat = xcalloc(nn * k + 1, sizeof(*flat));
+  int64_t *cum = xcalloc(nn * k + 1, sizeof(*cum));
+  int64_t *w = xcalloc(k, sizeof(*w)), *edge_cutoff = xcalloc(k, sizeof(*edge_cutoff));
+  bool *kept = xcalloc(nn * k + 1, sizeof(*kept));
+  bool *done = xcalloc(k, sizeof(*done));
+  int *group = xcalloc(k, sizeof(*group));
+  struct pprof_top **gtops = xcalloc(k, sizeof(*gtops));
+  int64_t *gcut = xcalloc(k, sizeof(*gcut));
+  struct walk wk = {p, nodes, k, types, w};
+
+  accumulate(&wk, flat, cum);
+  for (size_t j = 0; j < k; j++)
+    tops[j] = top_rows(&wk, j, flat, cum, o, &kept[j * nn], &edge_cutoff[j]);
+  /* one edge walk per distinct set of kept nodes */
+  for (size_t j = 0; j < k; j++) {
+    struct walk gw = {p, nodes, 0, group, w};
+    if (done[j])
+      continue;
+    for (size_t l = j; l < k; l++) {
+      if (done[l] || memcmp(&kept[j * nn], &kept[l * nn], nn) != 0)
+        continue;
+      done[l] = true;
+      group[gw.k] = types[l];
+      gtops[gw.k] = tops[l];
+      gcut[gw.k] = edge_cutoff[l];
+      gw.k++;
+    }
+    inline_marks(&gw, &kept[j * nn], gcut, gtops);
+  }
+  free(gcut);
+  free(gtops);
+  free(group);
+  free(done);
+  free(kept);
+  free(edge_cutoff);
+  free(w);
+  free(cum);
+  free(flat);
+}
+
+struct pprof_top *pprof_top_compute(const struct pprof_profile *p, const struct pprof_nodes *nodes,
+                                    int si, const struct pprof_top_opts *o) {
+  struct pprof_top *t;
+  tops_compute(p, nodes, &si, 1, o, &t);
+  return t;
+}
+
+void pprof_tops_compute(const struct pprof_profile *p, const struct pprof_nodes *nodes,
+                        const struct pprof_top_opts *o, struct pprof_top **tops) {
+  int *types = xcalloc(p->n_sample_types + 1, sizeof(*types));
+  for (size_t si = 0; si < p->n_sample_types; si++)
+    types[si] = (int)si;
+  if (p->n_sample_types > 0)
+    tops_compute(p, nodes, types, p->n_sample_types, o, tops);
+  free(types);
 }
 
 struct pprof_top *pprof_top_free(struct pprof_top *t) {

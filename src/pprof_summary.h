@@ -57,6 +57,11 @@ struct pprof_top {
 /* Computes the -top report of one sample type. */
 struct pprof_top *pprof_top_compute(const struct pprof_profile *p, const struct pprof_nodes *nodes,
                                     int sample_index, const struct pprof_top_opts *o);
+/* The same for every sample type at once, into tops[0..n_sample_types):
+ * the walks over the samples are shared, so this costs about as much as
+ * one pprof_top_compute(). */
+void pprof_tops_compute(const struct pprof_profile *p, const struct pprof_nodes *nodes,
+                        const struct pprof_top_opts *o, struct pprof_top **tops);
 struct pprof_top *pprof_top_free(struct pprof_top *t);
 const char *pprof_inline_label(enum pprof_inline inl);
 

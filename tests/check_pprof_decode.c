@@ -381,6 +381,60 @@ START_TEST(test_gzip_errors) {
 }
 END_TEST
 
+/* The gzip trailer's size (ISIZE) sizes the output buffer of the fast
+ * path. A trailer that lies (too small, too large, one off) makes the
+ * stream corrupt for both paths: it must fail with zlib's message, never
+ * truncate or overrun. The limit is checked on the real output. */
+START_TEST(test_gzip_trailer_lies) {
+  static const uint32_t sizes[] = {0, 1, 100, 0x7fffffff, 0xffffffff};
+  size_t len;
+  uint8_t *gz = test_read_file(test_data_path("pprof/work/cpu-5s.pprof"), &len);
+  uint8_t *copy = xmalloc(len);
+  struct buf ref;
+  char *err = NULL;
+
+  buf_init(&ref, MAX_DECOMPRESSED);
+  ck_assert_int_eq(pprof_gunzip(gz, len, &ref, &err), 0);
+  ck_assert_uint_gt(ref.len, len);
+  for (size_t i = 0; i < ARRAY_SIZE(sizes) + 2; i++) {
+    struct buf out;
+    /* and the honest size +- 1 */
+    uint32_t isize = i < ARRAY_SIZE(sizes) ? sizes[i] : (uint32_t)ref.len + (i == 5 ? 1 : -1);
+    memcpy(copy, gz, len);
+    copy[len - 4] = (uint8_t)isize;
+    copy[len - 3] = (uint8_t)(isize >> 8);
+    copy[len - 2] = (uint8_t)(isize >> 16);
+    copy[len - 1] = (uint8_t)(isize >> 24);
+    buf_init(&out, MAX_DECOMPRESSED);
+    /* zlib checks ISIZE too: a lying one is a corrupt stream */
+    ck_assert_int_eq(pprof_gunzip(copy, len, &out, &err), -EBADMSG);
+    ck_assert_msg(strstr(err, "gzip: "), "%s", err);
+    free(err);
+    err = NULL;
+    buf_done(&out);
+  }
+  /* an honest trailer above a limit the output would fit under: streaming
+   * path, and the limit error names it */
+  {
+    struct buf out;
+    buf_init(&out, ref.len - 1);
+    ck_assert_int_eq(pprof_gunzip(gz, len, &out, &err), -EFBIG);
+    ck_assert_msg(strstr(err, "exceeds the decompressed size limit"), "%s", err);
+    free(err);
+    err = NULL;
+    buf_done(&out);
+    buf_init(&out, ref.len);
+    ck_assert_int_eq(pprof_gunzip(gz, len, &out, &err), 0);
+    ck_assert_uint_eq(out.len, ref.len);
+    ck_assert_mem_eq(out.data, ref.data, ref.len);
+    buf_done(&out);
+  }
+  buf_done(&ref);
+  free(copy);
+  free(gz);
+}
+END_TEST
+
 /* A gzip bomb: 64 MiB of zeros compress to ~64 KiB; with a 1 MiB cap the
  * decoder stops early instead of inflating it all. */
 START_TEST(test_gzip_bomb) {
@@ -459,6 +513,7 @@ static Suite *pprof_decode_suite(void) {
   tcase_add_test(tc, test_semantic_errors);
   tcase_add_test(tc, test_wire_errors);
   tcase_add_test(tc, test_gzip_errors);
+  tcase_add_test(tc, test_gzip_trailer_lies);
   tcase_add_test(tc, test_gzip_bomb);
   tcase_add_test(tc, test_truncations_and_corruption);
   suite_add_tcase(s, tc);
