@@ -3,8 +3,9 @@
  * computed from it the way `go tool pprof` computes them.
  *
  * Decoding never trusts the input: gzip is inflated up to a cap, the
- * protobuf decoder runs under a memory budget proportional to the input,
- * and every id and string index is checked. Errors come back as a message
+ * model's arrays are sized from counts of what the input holds (so memory
+ * is proportional to it: at most about 24 bytes per input byte), and every
+ * id and string index is checked. Errors come back as a message
  * naming what was wrong and where. */
 #ifndef PPROFD_PPROF_H
 #define PPROFD_PPROF_H

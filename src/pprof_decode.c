@@ -3,231 +3,237 @@
 #include "pprof.h"
 #include "pprof_keymap.h"
 #include "pprof_pbcheck.h"
-#include "profile.pb-c.h"
 #include "util.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <libdeflate.h>
-#include <zlib.h>
 
-/* The protobuf decoder may allocate this much per input byte (a sample
- * message is ~72 bytes and can be encoded in 2), plus a constant; past it
- * decoding fails instead of exhausting memory. */
-#define PB_BUDGET_PER_BYTE 64
-#define PB_BUDGET_BASE (16u << 20)
-/* ... and never more than this, whatever the input size. */
-#define PB_BUDGET_MAX ((size_t)2 << 30)
+/* profile.proto read straight from the wire into the model.
+ *
+ * The schema is small and flat (varints, length-delimited messages and
+ * bytes), and the model wants ids turned into indexes and strings
+ * resolved, so the message is read in a few passes over the top-level
+ * fields instead of being unpacked into a generic message tree first:
+ * a first pass checks the wire format and counts every array, so each
+ * is allocated once at its size; the following passes fill them in the
+ * order the checks need (strings, then mappings and functions, then
+ * locations, which refer to both, then samples, which refer to
+ * locations: Go writes samples first). A large CPU profile decodes in
+ * about a sixth of the instructions protobuf-c's unpack and a copy into
+ * the model took, and without the tree (7-10 bytes per input byte).
+ * protobuf-c still writes profiles (pprof_build.c) and checks this
+ * decoder in the tests (check_pprof_wire).
+ *
+ * The wire rules are those of pprof_pbcheck.c, which explains any wire
+ * error with its byte offset and field path: a varint of at most 10
+ * bytes, no field number 0, no group or unknown wire types, lengths
+ * within the enclosing message, and the schema's wire type for every
+ * known field (repeated varints packed or not). Unknown fields are
+ * skipped. A message field given twice is merged, scalars last-wins. */
+
+enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
 struct decoded {
-  Perftools__Profiles__Profile *msg;
-  uint8_t *inflated; /* when the input was gzip'd */
   char *string_arena;
   void *blocks[16];
   size_t n_blocks;
-  /* allocator state for protobuf-c: an arena freed all at once */
-  size_t budget, used;
-  size_t first_chunk; /* bytes for the first chunk, from the message size */
-  bool over_budget;
-  struct chunk *chunks;
+  uint8_t *inflated; /* when the input was gzip'd */
 };
 
-struct chunk {
-  struct chunk *next;
-  size_t used, cap;
-  max_align_t data[];
+/* ---- wire reading ---- */
+
+struct rd {
+  const uint8_t *p, *end;
 };
 
-/* ---- gzip ---- */
+static inline bool rd_varint(struct rd *r, uint64_t *ret) {
+  const uint8_t *p = r->p;
+  uint64_t v = 0;
 
-static char *zmsg(const char *what, z_stream *zs, int zr) {
-  return xasprintf("gzip: %s (%s) at compressed byte %lu", what, zs->msg ? zs->msg : zError(zr),
-                   (unsigned long)zs->total_in);
+  if (p < r->end && *p < 0x80) {
+    *ret = *p;
+    r->p = p + 1;
+    return true;
+  }
+  if (r->end - p >= 2 && p[1] < 0x80) { /* ids up to 16383 */
+    *ret = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+    r->p = p + 2;
+    return true;
+  }
+  for (unsigned shift = 0; shift < 70 && p < r->end; shift += 7) {
+    uint8_t b = *p++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *ret = v;
+      r->p = p;
+      return true;
+    }
+  }
+  return false;
 }
 
-/* The output size to reserve up front: the gzip trailer's ISIZE (the last
- * member's size mod 2^32) when it is plausible, so that a profile is
- * inflated into one buffer without regrowing and copying it. A lying
- * trailer costs at most a regrowth: the limit is enforced on what is
- * actually written. */
-static size_t gunzip_hint(const uint8_t *data, size_t len) {
-  uint32_t isize;
-  if (len < 18)
-    return 0;
-  isize = (uint32_t)data[len - 4] | (uint32_t)data[len - 3] << 8 | (uint32_t)data[len - 2] << 16 |
-          (uint32_t)data[len - 1] << 24;
-  return isize / 16 <= len + 4096 ? isize : 0;
+/* A bool as protobuf-c reads one: true when any payload bit is set (also
+ * bits past the 64th). */
+static bool rd_bool(struct rd *r, bool *ret) {
+  const uint8_t *p = r->p;
+  uint8_t any = 0;
+
+  for (unsigned i = 0; i < 10 && p < r->end; i++) {
+    uint8_t b = *p++;
+    any |= b & 0x7f;
+    if (!(b & 0x80)) {
+      *ret = any != 0;
+      r->p = p;
+      return true;
+    }
+  }
+  return false;
 }
 
-/* The common case, one gzip member whose trailer tells its size, in one
- * libdeflate call into a buffer of that size: about twice as fast as
- * zlib's streaming inflate. Returns false, leaving `out` as it was, for
- * anything else (concatenated members, a lying trailer, corrupt or
- * truncated data, the size limit): zlib then does it again and says
- * exactly what is wrong and where. */
-static bool gunzip_fast(const uint8_t *data, size_t len, size_t hint, struct buf *out) {
-  struct libdeflate_decompressor *z;
-  size_t in_n = 0, out_n = 0, start = out->len;
-  enum libdeflate_result res;
+static bool rd_field_slow(struct rd *r, uint32_t *number, int *wt, struct rd *sub) {
+  uint64_t tag, n;
 
-  if (hint == 0 || hint > out->max - out->len || buf_reserve(out, hint) < 0)
+  if (!rd_varint(r, &tag) || tag >> 3 == 0)
     return false;
-  z = libdeflate_alloc_decompressor();
-  if (!z)
+  *number = tag >> 3 > UINT32_MAX ? UINT32_MAX : (uint32_t)(tag >> 3);
+  *wt = (int)(tag & 7);
+  switch (*wt) {
+  case WT_VARINT:
+    return true;
+  case WT_I64:
+  case WT_I32:
+    n = *wt == WT_I64 ? 8 : 4;
+    if ((uint64_t)(r->end - r->p) < n)
+      return false;
+    r->p += n;
+    return true;
+  case WT_LEN:
+    if (!rd_varint(r, &n) || n > (uint64_t)(r->end - r->p))
+      return false;
+    sub->p = r->p;
+    sub->end = r->p + n;
+    r->p += n;
+    return true;
+  default:
     return false;
-  res = libdeflate_gzip_decompress_ex(z, data, len, out->data + start, hint, &in_n, &out_n);
-  libdeflate_free_decompressor(z);
-  if (res != LIBDEFLATE_SUCCESS || in_n != len)
+  }
+}
+
+/* The next field: its number, wire type and, for WT_LEN, its payload in
+ * *sub. Fixed-size values are skipped here, varints are left to read.
+ * Inline for the common case of a one-byte tag and length. */
+static inline bool rd_field(struct rd *r, uint32_t *number, int *wt, struct rd *sub) {
+  const uint8_t *p = r->p;
+
+  if (r->end - p >= 2 && p[0] < 0x80 && p[0] >= 8) {
+    *number = p[0] >> 3;
+    *wt = p[0] & 7;
+    if (*wt == WT_VARINT) {
+      r->p = p + 1;
+      return true;
+    }
+    if (*wt == WT_LEN && p[1] < 0x80 && p[1] <= r->end - p - 2) {
+      sub->p = p + 2;
+      sub->end = p + 2 + p[1];
+      r->p = sub->end;
+      return true;
+    }
+  }
+  return rd_field_slow(r, number, wt, sub);
+}
+
+/* Skips a varint field's value. */
+static inline bool rd_skip_varint(struct rd *r) {
+  uint64_t v;
+  return rd_varint(r, &v);
+}
+
+/* A repeated varint field, packed (WT_LEN) or one value (WT_VARINT):
+ * calls back per value. `pending` is the WT_LEN payload. */
+#define FOR_EACH_VARINT(r, wt, sub, v, ok, body)                                                    \
+  do {                                                                                              \
+    if ((wt) == WT_VARINT) {                                                                        \
+      if (!((ok) = rd_varint((r), &(v))))                                                           \
+        break;                                                                                      \
+      body;                                                                                         \
+    } else {                                                                                        \
+      while ((sub)->p < (sub)->end) {                                                               \
+        if (!((ok) = rd_varint((sub), &(v))))                                                       \
+          break;                                                                                    \
+        body;                                                                                       \
+      }                                                                                             \
+    }                                                                                               \
+  } while (0)
+
+/* The number of varints in a packed payload; false when one is cut. */
+static bool packed_count(const struct rd *sub, size_t *n) {
+  size_t c = 0;
+  const uint8_t *p;
+
+  for (p = sub->p; p < sub->end; p++)
+    c += !(*p & 0x80);
+  if (sub->p < sub->end && (sub->end[-1] & 0x80))
     return false;
-  out->len = start + out_n;
+  /* a run of 11 continuation bytes is a varint longer than 10 bytes */
+  for (p = sub->p; p < sub->end;) {
+    const uint8_t *q = p;
+    while (q < sub->end && (*q & 0x80))
+      q++;
+    if (q - p >= 10)
+      return false;
+    p = q + 1;
+  }
+  *n += c;
   return true;
 }
 
-int pprof_gunzip(const uint8_t *data, size_t len, struct buf *out, char **ret_err) {
-  z_stream zs;
-  size_t consumed = 0, hint = gunzip_hint(data, len);
-  uint8_t spill;
-  int zr, r = 0;
-
-  if (gunzip_fast(data, len, hint, out))
-    return 0;
-  memset(&zs, 0, sizeof(zs));
-  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
-    *ret_err = xstrdup("gzip: cannot initialise zlib");
-    return -ENOMEM;
-  }
-  if (hint > 0)
-    (void)buf_reserve(out, hint < out->max - out->len ? hint : out->max - out->len);
-  zs.next_in = (Bytef *)(uintptr_t)data;
-  for (;;) {
-    /* zlib counts avail_in and avail_out in uInt: huge ones go in slices. */
-    size_t left = len - consumed, room;
-    zs.avail_in = left > (1u << 30) ? (1u << 30) : (uInt)left;
-    uInt before_in = zs.avail_in;
-    if (out->cap - out->len <= 1 && out->len < out->max) {
-      size_t grow = out->len > 65536 ? out->len : 65536;
-      if (grow > out->max - out->len)
-        grow = out->max - out->len;
-      r = buf_reserve(out, grow);
-      if (r < 0) {
-        *ret_err = xstrdup("gzip: out of memory");
-        goto done;
-      }
-    }
-    room = out->cap - out->len - 1; /* buf_reserve() keeps one byte for a terminator */
-    if (room > out->max - out->len)
-      room = out->max - out->len;
-    if (room > (1u << 30))
-      room = 1u << 30;
-    /* At the limit, one spare byte tells whether more output follows. */
-    zs.next_out = room ? out->data + out->len : &spill;
-    zs.avail_out = room ? (uInt)room : 1;
-    zr = inflate(&zs, Z_NO_FLUSH);
-    consumed += before_in - zs.avail_in;
-    if (room) {
-      out->len += room - zs.avail_out;
-    } else if (zs.avail_out == 0) {
-      char lim[32];
-      *ret_err = xasprintf("gzip: exceeds the decompressed size limit of %s "
-                           "(collector.max_decompressed_size) after %zu of %zu compressed "
-                           "bytes: a gzip bomb or a profile too large to analyse",
-                           format_size(out->max, lim, sizeof(lim)), consumed, len);
-      r = -EFBIG;
-      goto done;
-    }
-    if (zr == Z_STREAM_END) {
-      if (consumed == len)
-        break;
-      /* Another member follows (concatenated gzip), as Go's reader allows. */
-      if (len - consumed < 2 || data[consumed] != 0x1f || data[consumed + 1] != 0x8b) {
-        *ret_err = xasprintf("gzip: %zu bytes of trailing garbage after the compressed data",
-                             len - consumed);
-        r = -EBADMSG;
-        goto done;
-      }
-      inflateReset(&zs);
+/* Reads a message whose fields 1..n are varints (but for field `skip`, a
+ * message read by the caller) into v, unknown fields skipped; bools
+ * (fields bool_from..n) read the way protobuf-c reads them. False on a
+ * wire error, a known field of another wire type included. */
+static bool rd_varints(struct rd m, uint64_t *v, uint32_t n, uint32_t bool_from, uint32_t skip) {
+  while (m.p < m.end) {
+    struct rd sub;
+    uint32_t f;
+    int wt;
+    bool ok;
+    if (!rd_field(&m, &f, &wt, &sub))
+      return false;
+    if (f >= 1 && f <= n && f != skip && wt != WT_VARINT)
+      return false;
+    if (wt != WT_VARINT)
       continue;
-    }
-    if (zr == Z_BUF_ERROR && consumed == len && zs.avail_out > 0) {
-      *ret_err = xasprintf("gzip: truncated data (ends after %zu compressed bytes, %zu "
-                           "decompressed)",
-                           len, out->len);
-      r = -EBADMSG;
-      goto done;
-    }
-    if (zr != Z_OK && zr != Z_BUF_ERROR) {
-      *ret_err = zmsg(zr == Z_DATA_ERROR ? "corrupt data" : "inflate failed", &zs, zr);
-      r = zr == Z_MEM_ERROR ? -ENOMEM : -EBADMSG;
-      goto done;
-    }
-  }
-done:
-  inflateEnd(&zs);
-  return r;
-}
-
-/* ---- protobuf-c allocator with a budget ----
- *
- * The message is unpacked into an arena: one malloc per 1 MiB instead of
- * one per sample, location and line, and no walk over the tree to free it
- * (a third of the analysis of a large CPU profile went to malloc and
- * free). protobuf-c frees only on its error paths, so freeing nothing
- * until the end costs no memory. */
-
-#define CHUNK_BYTES ((size_t)1 << 20)
-
-static void *budget_alloc(void *ud, size_t size) {
-  struct decoded *d = ud;
-  struct chunk *c = d->chunks;
-  size_t need = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-  void *p;
-
-  if (size > d->budget - d->used || d->budget - d->used - size < sizeof(size_t) || need < size) {
-    d->over_budget = true;
-    return NULL;
-  }
-  if (!c || c->cap - c->used < need) {
-    size_t cap = need > CHUNK_BYTES / 4 ? need : CHUNK_BYTES;
-    if (!c && d->first_chunk > need)
-      cap = d->first_chunk;
-    struct chunk *n = malloc(sizeof(*n) + cap);
-    if (!n)
-      return NULL;
-    n->used = 0;
-    n->cap = cap;
-    if (c && cap != CHUNK_BYTES) {
-      /* a big block gets its own chunk behind the current one */
-      n->next = c->next;
-      c->next = n;
-      c = n;
+    if (f >= bool_from && f <= n) {
+      bool b = false;
+      ok = rd_bool(&m, &b);
+      v[f - 1] = b;
+    } else if (f >= 1 && f <= n) {
+      ok = rd_varint(&m, &v[f - 1]);
     } else {
-      n->next = c;
-      d->chunks = c = n;
+      ok = rd_skip_varint(&m);
     }
+    if (!ok)
+      return false;
   }
-  p = (char *)c->data + c->used;
-  c->used += need;
-  d->used += need;
-  return p;
+  return true;
 }
 
-static void budget_free(void *ud, void *ptr) {
-  (void)ud;
-  (void)ptr; /* the arena goes at once in decoded_free() */
-}
-
-/* ---- validation and model building ---- */
+/* ---- errors and strings ---- */
 
 struct ctx {
   struct decoded *d;
-  const Perftools__Profiles__Profile *m;
   struct pprof_profile *p;
+  struct rd msg; /* the whole Profile */
+  struct tables *tables;
+  const struct counts *counts;
   char *err;
+  bool wire; /* err is about the wire format */
 };
 
 static int bad(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -242,6 +248,11 @@ static int bad(struct ctx *c, const char *fmt, ...) {
   free(c->err);
   c->err = xasprintf("malformed profile: %s", msg ? msg : "(out of memory)");
   free(msg);
+  return -EBADMSG;
+}
+
+static int wire_error(struct ctx *c) {
+  c->wire = true;
   return -EBADMSG;
 }
 
@@ -277,45 +288,337 @@ static int str(struct ctx *c, int64_t idx, const char **ret, const char *what_fm
   return -EBADMSG;
 }
 
-static int build_strings(struct ctx *c) {
-  size_t total = 0, n = c->m->n_string_table;
-  char *arena;
+/* ---- pass 1: the wire format, and the size of every array ---- */
 
-  if (n == 0)
-    return bad(c, "the string table is empty (entry 0 must be \"\")");
-  if (c->m->string_table[0].len != 0)
-    return bad(c, "string table entry 0 must be \"\", not %zu bytes", c->m->string_table[0].len);
-  for (size_t i = 0; i < n; i++)
-    total += c->m->string_table[i].len + 1;
-  c->p->strings = block(c, n, sizeof(char *));
-  arena = malloc(total);
-  if (!c->p->strings || !arena) {
-    free(arena);
-    return -ENOMEM;
+struct counts {
+  size_t sample_types, samples, mappings, locations, functions, strings, string_bytes, comments;
+  size_t lines, location_ids, values, labels;
+  /* where the fields 1..6 of Profile start and end: Go writes each kind
+   * in one run, so the later passes read only their run */
+  const uint8_t *first[7], *last_end[7];
+};
+
+static bool count_sample(struct rd m, struct counts *n) {
+  while (m.p < m.end) {
+    struct rd sub;
+    uint32_t f;
+    int wt;
+    if (!rd_field(&m, &f, &wt, &sub))
+      return false;
+    if (f == 1 || f == 2) {
+      size_t *k = f == 1 ? &n->location_ids : &n->values;
+      if (wt == WT_VARINT) {
+        if (!rd_skip_varint(&m))
+          return false;
+        (*k)++;
+      } else if (wt != WT_LEN || !packed_count(&sub, k)) {
+        return false;
+      }
+    } else if (f == 3) {
+      uint64_t v[4];
+      if (wt != WT_LEN || !rd_varints(sub, v, 4, 5, 0))
+        return false;
+      n->labels++;
+    } else if (wt == WT_VARINT && !rd_skip_varint(&m)) {
+      return false;
+    }
   }
-  c->d->string_arena = arena;
-  for (size_t i = 0; i < n; i++) {
-    const ProtobufCBinaryData *s = &c->m->string_table[i];
-    if (s->len)
-      memcpy(arena, s->data, s->len);
-    arena[s->len] = '\0';
-    c->p->strings[i] = arena;
-    arena += s->len + 1;
+  return true;
+}
+
+static bool count_location(struct rd m, struct counts *n) {
+  while (m.p < m.end) {
+    struct rd sub;
+    uint32_t f;
+    int wt;
+    if (!rd_field(&m, &f, &wt, &sub))
+      return false;
+    if (f == 4) {
+      uint64_t v[3];
+      if (wt != WT_LEN || !rd_varints(sub, v, 3, 4, 0))
+        return false;
+      n->lines++;
+    } else if (f >= 1 && f <= 5) {
+      if (wt != WT_VARINT || !rd_skip_varint(&m))
+        return false;
+    } else if (wt == WT_VARINT && !rd_skip_varint(&m)) {
+      return false;
+    }
   }
-  c->p->n_strings = n;
+  return true;
+}
+
+static bool count_all(struct rd m, struct counts *n) {
+  while (m.p < m.end) {
+    const uint8_t *at = m.p;
+    struct rd sub;
+    uint32_t f;
+    int wt;
+    uint64_t v[10];
+    bool ok = true;
+
+    if (!rd_field(&m, &f, &wt, &sub))
+      return false;
+    if (f < ARRAY_SIZE(n->first)) {
+      if (!n->first[f])
+        n->first[f] = at;
+      n->last_end[f] = m.p; /* all of 1..6 are WT_LEN: nothing left to read */
+    }
+    switch (f) {
+    case 1:
+    case 11:
+      ok = wt == WT_LEN && rd_varints(sub, v, 2, 3, 0);
+      n->sample_types += f == 1;
+      break;
+    case 2:
+      ok = wt == WT_LEN && count_sample(sub, n);
+      n->samples++;
+      break;
+    case 3:
+      ok = wt == WT_LEN && rd_varints(sub, v, 10, 7, 0);
+      n->mappings++;
+      break;
+    case 4:
+      ok = wt == WT_LEN && count_location(sub, n);
+      n->locations++;
+      break;
+    case 5:
+      ok = wt == WT_LEN && rd_varints(sub, v, 5, 6, 0);
+      n->functions++;
+      break;
+    case 6:
+      ok = wt == WT_LEN;
+      n->strings++;
+      n->string_bytes += ok ? (size_t)(sub.end - sub.p) + 1 : 0;
+      break;
+    case 13:
+      if (wt == WT_VARINT) {
+        ok = rd_skip_varint(&m);
+        n->comments++;
+      } else {
+        ok = wt == WT_LEN && packed_count(&sub, &n->comments);
+      }
+      break;
+    case 7:
+    case 8:
+    case 9:
+    case 10:
+    case 12:
+    case 14:
+      ok = wt == WT_VARINT && rd_skip_varint(&m);
+      break;
+    default:
+      ok = wt != WT_VARINT || rd_skip_varint(&m);
+    }
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+/* ---- the following passes ---- */
+
+/* Calls each(c, payload, index) for every top-level field `number` (all
+ * are WT_LEN: pass 1 checked). */
+static int for_each(struct ctx *c, uint32_t number,
+                    int (*each)(struct ctx *c, struct rd m, size_t i)) {
+  struct rd m = {c->counts->first[number], c->counts->last_end[number]};
+  size_t i = 0;
+
+  while (m.p < m.end) {
+    struct rd sub;
+    uint32_t f;
+    int wt, r;
+    if (!rd_field(&m, &f, &wt, &sub))
+      return wire_error(c);
+    if (wt == WT_VARINT && !rd_skip_varint(&m))
+      return wire_error(c);
+    if (f != number)
+      continue;
+    r = each(c, sub, i++);
+    if (r < 0)
+      return r;
+  }
   return 0;
 }
 
-static int value_type(struct ctx *c, const Perftools__Profiles__ValueType *vt,
-                      struct pprof_value_type *ret, const char *what, size_t i) {
+static int each_string(struct ctx *c, struct rd m, size_t i) {
+  size_t len = (size_t)(m.end - m.p);
+  char *s = c->d->string_arena;
+
+  if (len)
+    memcpy(s, m.p, len);
+  s[len] = '\0';
+  c->p->strings[i] = s;
+  c->d->string_arena += len + 1;
+  return 0;
+}
+
+static int build_strings(struct ctx *c, const struct counts *n) {
+  char *arena;
+  int r;
+
+  if (n->strings == 0)
+    return bad(c, "the string table is empty (entry 0 must be \"\")");
+  c->p->strings = block(c, n->strings, sizeof(char *));
+  arena = block(c, n->string_bytes, 1);
+  if (!c->p->strings || !arena)
+    return -ENOMEM;
+  c->d->string_arena = arena;
+  r = for_each(c, 6, each_string);
+  c->d->string_arena = NULL; /* a block: freed with the others */
+  if (r < 0)
+    return r;
+  c->p->n_strings = n->strings;
+  if (*c->p->strings[0])
+    return bad(c, "string table entry 0 must be \"\", not %zu bytes", strlen(c->p->strings[0]));
+  return 0;
+}
+
+/* The scalar fields of Profile and its value types, as found. */
+struct header {
+  int64_t (*sample_types)[2];
+  size_t n_sample_types;
+  int64_t period_type[2];
+  bool has_period_type;
+  int64_t *comments;
+  size_t n_comments;
+  int64_t drop_frames, keep_frames, time_nanos, duration_nanos, period, default_sample_type;
+};
+
+/* A ValueType merged into *vt (a field given twice merges). */
+static int merge_value_type(struct ctx *c, struct rd m, int64_t vt[2]) {
+  while (m.p < m.end) {
+    struct rd sub;
+    uint32_t f;
+    int wt;
+    uint64_t v;
+    if (!rd_field(&m, &f, &wt, &sub))
+      return wire_error(c);
+    if (wt != WT_VARINT)
+      continue;
+    if (!rd_varint(&m, &v))
+      return wire_error(c);
+    if (f == 1 || f == 2)
+      vt[f - 1] = (int64_t)v;
+  }
+  return 0;
+}
+
+static int read_header(struct ctx *c, struct header *h) {
+  struct rd m = c->msg;
+
+  while (m.p < m.end) {
+    struct rd sub;
+    uint32_t f;
+    int wt;
+    uint64_t v = 0;
+    bool ok = true;
+
+    if (!rd_field(&m, &f, &wt, &sub))
+      return wire_error(c);
+    if (wt == WT_VARINT && !rd_varint(&m, &v))
+      return wire_error(c);
+    switch (f) {
+    case 1:
+      if (merge_value_type(c, sub, h->sample_types[h->n_sample_types++]) < 0)
+        return -EBADMSG;
+      break;
+    case 11:
+      h->has_period_type = true;
+      if (merge_value_type(c, sub, h->period_type) < 0)
+        return -EBADMSG;
+      break;
+    case 13:
+      if (wt == WT_VARINT)
+        h->comments[h->n_comments++] = (int64_t)v;
+      else
+        while (sub.p < sub.end && (ok = rd_varint(&sub, &v)))
+          h->comments[h->n_comments++] = (int64_t)v;
+      break;
+    case 7:
+      h->drop_frames = (int64_t)v;
+      break;
+    case 8:
+      h->keep_frames = (int64_t)v;
+      break;
+    case 9:
+      h->time_nanos = (int64_t)v;
+      break;
+    case 10:
+      h->duration_nanos = (int64_t)v;
+      break;
+    case 12:
+      h->period = (int64_t)v;
+      break;
+    case 14:
+      h->default_sample_type = (int64_t)v;
+      break;
+    }
+    if (!ok)
+      return wire_error(c);
+  }
+  return 0;
+}
+
+static int value_type(struct ctx *c, const int64_t *vt, struct pprof_value_type *ret,
+                      const char *what, size_t i) {
   if (!vt) {
     ret->type = ret->unit = c->p->strings[0];
     return 0;
   }
-  if (str(c, vt->type, &ret->type, "%s %zu type", what, i) < 0 ||
-      str(c, vt->unit, &ret->unit, "%s %zu unit", what, i) < 0)
+  if (str(c, vt[0], &ret->type, "%s %zu type", what, i) < 0 ||
+      str(c, vt[1], &ret->unit, "%s %zu unit", what, i) < 0)
     return -EBADMSG;
   return 0;
+}
+
+static int build_header(struct ctx *c, const struct counts *n) {
+  struct pprof_profile *p = c->p;
+  struct header h = {0};
+  int r;
+
+  h.sample_types = calloc(n->sample_types + 1, sizeof(*h.sample_types));
+  h.comments = calloc(n->comments + 1, sizeof(*h.comments));
+  p->sample_types = block(c, n->sample_types, sizeof(*p->sample_types));
+  p->comments = block(c, n->comments, sizeof(char *));
+  r = !h.sample_types || !h.comments || !p->sample_types || !p->comments ? -ENOMEM
+                                                                          : read_header(c, &h);
+  if (r < 0)
+    goto done;
+  r = -EBADMSG;
+  p->n_sample_types = h.n_sample_types;
+  for (size_t i = 0; i < h.n_sample_types; i++)
+    if (value_type(c, h.sample_types[i], &p->sample_types[i], "sample type", i) < 0)
+      goto done;
+  if (value_type(c, h.has_period_type ? h.period_type : NULL, &p->period_type, "period type", 0) <
+      0)
+    goto done;
+  p->n_comments = h.n_comments;
+  for (size_t i = 0; i < h.n_comments; i++)
+    if (str(c, h.comments[i], &p->comments[i], "comment %zu", i) < 0)
+      goto done;
+  if (str(c, h.drop_frames, &p->drop_frames, "drop_frames") < 0 ||
+      str(c, h.keep_frames, &p->keep_frames, "keep_frames") < 0 ||
+      str(c, h.default_sample_type, &p->default_sample_type, "default_sample_type") < 0)
+    goto done;
+  p->time_nanos = h.time_nanos;
+  p->duration_nanos = h.duration_nanos;
+  p->period = h.period;
+  if (n->sample_types == 0 && n->samples > 0) {
+    bad(c, "%zu samples but no sample types", n->samples);
+    goto done;
+  }
+  if (n->samples >= UINT32_MAX || n->locations >= UINT32_MAX || n->functions >= UINT32_MAX ||
+      n->mappings >= UINT32_MAX) {
+    bad(c, "absurd number of samples, locations, functions or mappings");
+    goto done;
+  }
+  r = 0;
+done:
+  free(h.sample_types);
+  free(h.comments);
+  return r;
 }
 
 /* Ids map to array positions: directly when they are dense (Go writes
@@ -325,18 +628,18 @@ struct idindex {
   size_t n;
   struct keymap sparse;
   uint32_t *sparse_pos;
-  size_t n_sparse;
 };
 
 static int idindex_add(struct idindex *x, uint64_t id, uint32_t pos) {
   bool is_new;
+  uint32_t k;
   if (id <= x->n) {
     if (x->dense[id])
       return -EEXIST;
     x->dense[id] = pos + 1;
     return 0;
   }
-  uint32_t k = keymap_intern(&x->sparse, &id, sizeof(id), &is_new);
+  k = keymap_intern(&x->sparse, &id, sizeof(id), &is_new);
   if (!is_new)
     return -EEXIST;
   x->sparse_pos = xreallocarray(x->sparse_pos, k + 1, sizeof(uint32_t));
@@ -344,7 +647,7 @@ static int idindex_add(struct idindex *x, uint64_t id, uint32_t pos) {
   return 0;
 }
 
-static uint32_t idindex_find(const struct idindex *x, uint64_t id) {
+static inline uint32_t idindex_find(const struct idindex *x, uint64_t id) {
   int64_t k;
   if (id <= x->n)
     return x->dense[id] ? x->dense[id] - 1 : PPROF_NONE;
@@ -365,243 +668,273 @@ static void idindex_done(struct idindex *x) {
   free(x->sparse_pos);
 }
 
-static int build_mappings(struct ctx *c, struct idindex *ids) {
-  const Perftools__Profiles__Profile *m = c->m;
-  struct pprof_profile *p = c->p;
+/* What the passes after the header share. */
+struct tables {
+  struct idindex mappings, functions, locations;
+  struct pprof_line *lines;   /* next free line */
+  uint32_t *locs;             /* next free location index of samples */
+  int64_t *values;            /* next free sample value */
+  struct pprof_label *labels; /* next free label */
+};
 
-  p->mappings = block(c, m->n_mapping, sizeof(*p->mappings));
-  if (!p->mappings)
-    return -ENOMEM;
-  p->n_mappings = m->n_mapping;
-  for (size_t i = 0; i < m->n_mapping; i++) {
-    const Perftools__Profiles__Mapping *mm = m->mapping[i];
-    struct pprof_mapping *pm = &p->mappings[i];
-    if (mm->id == 0)
-      return bad(c, "mapping %zu has the reserved id 0", i);
-    if (idindex_add(ids, mm->id, (uint32_t)i) < 0)
-      return bad(c, "two mappings have id %" PRIu64, mm->id);
-    pm->id = mm->id;
-    pm->memory_start = mm->memory_start;
-    pm->memory_limit = mm->memory_limit;
-    pm->file_offset = mm->file_offset;
-    if (str(c, mm->filename, &pm->file, "mapping id %" PRIu64 " filename", mm->id) < 0 ||
-        str(c, mm->build_id, &pm->build_id, "mapping id %" PRIu64 " build_id", mm->id) < 0)
-      return -EBADMSG;
-    pm->has_functions = mm->has_functions;
-    pm->has_filenames = mm->has_filenames;
-    pm->has_line_numbers = mm->has_line_numbers;
-    pm->has_inline_frames = mm->has_inline_frames;
-  }
+static int read_varints(struct ctx *c, struct rd m, uint64_t *v, uint32_t n, uint32_t bool_from,
+                        uint32_t skip) {
+  return rd_varints(m, v, n, bool_from, skip) ? 0 : wire_error(c);
+}
+
+static int each_mapping(struct ctx *c, struct rd m, size_t i) {
+  struct tables *t = c->tables;
+  struct pprof_mapping *pm = &c->p->mappings[i];
+  uint64_t v[10] = {0};
+
+  if (read_varints(c, m, v, 10, 7, 0) < 0)
+    return -EBADMSG;
+  if (v[0] == 0)
+    return bad(c, "mapping %zu has the reserved id 0", i);
+  if (idindex_add(&t->mappings, v[0], (uint32_t)i) < 0)
+    return bad(c, "two mappings have id %" PRIu64, v[0]);
+  pm->id = v[0];
+  pm->memory_start = v[1];
+  pm->memory_limit = v[2];
+  pm->file_offset = v[3];
+  if (str(c, (int64_t)v[4], &pm->file, "mapping id %" PRIu64 " filename", pm->id) < 0 ||
+      str(c, (int64_t)v[5], &pm->build_id, "mapping id %" PRIu64 " build_id", pm->id) < 0)
+    return -EBADMSG;
+  pm->has_functions = v[6];
+  pm->has_filenames = v[7];
+  pm->has_line_numbers = v[8];
+  pm->has_inline_frames = v[9];
   return 0;
 }
 
-static int build_functions(struct ctx *c, struct idindex *ids) {
-  const Perftools__Profiles__Profile *m = c->m;
-  struct pprof_profile *p = c->p;
+static int each_function(struct ctx *c, struct rd m, size_t i) {
+  struct tables *t = c->tables;
+  struct pprof_function *pf = &c->p->functions[i];
+  uint64_t v[5] = {0};
 
-  p->functions = block(c, m->n_function, sizeof(*p->functions));
-  if (!p->functions)
-    return -ENOMEM;
-  p->n_functions = m->n_function;
-  for (size_t i = 0; i < m->n_function; i++) {
-    const Perftools__Profiles__Function *mf = m->function[i];
-    struct pprof_function *pf = &p->functions[i];
-    if (mf->id == 0)
-      return bad(c, "function %zu has the reserved id 0", i);
-    if (idindex_add(ids, mf->id, (uint32_t)i) < 0)
-      return bad(c, "two functions have id %" PRIu64, mf->id);
-    pf->id = mf->id;
-    if (str(c, mf->name, &pf->name, "function id %" PRIu64 " name", mf->id) < 0 ||
-        str(c, mf->system_name, &pf->system_name, "function id %" PRIu64 " system_name", mf->id) <
-            0 ||
-        str(c, mf->filename, &pf->filename, "function id %" PRIu64 " filename", mf->id) < 0)
-      return -EBADMSG;
-    pf->start_line = mf->start_line;
-  }
+  if (read_varints(c, m, v, 5, 6, 0) < 0)
+    return -EBADMSG;
+  if (v[0] == 0)
+    return bad(c, "function %zu has the reserved id 0", i);
+  if (idindex_add(&t->functions, v[0], (uint32_t)i) < 0)
+    return bad(c, "two functions have id %" PRIu64, v[0]);
+  pf->id = v[0];
+  if (str(c, (int64_t)v[1], &pf->name, "function id %" PRIu64 " name", pf->id) < 0 ||
+      str(c, (int64_t)v[2], &pf->system_name, "function id %" PRIu64 " system_name", pf->id) <
+          0 ||
+      str(c, (int64_t)v[3], &pf->filename, "function id %" PRIu64 " filename", pf->id) < 0)
+    return -EBADMSG;
+  pf->start_line = (int64_t)v[4];
   return 0;
 }
 
-static int build_locations(struct ctx *c, const struct idindex *mapping_ids,
-                           const struct idindex *function_ids, struct idindex *ids) {
-  const Perftools__Profiles__Profile *m = c->m;
-  struct pprof_profile *p = c->p;
-  struct pprof_line *lines;
+static int each_location(struct ctx *c, struct rd m, size_t i) {
+  struct tables *t = c->tables;
+  struct pprof_location *pl = &c->p->locations[i];
+  uint64_t v[5] = {0};
   size_t n_lines = 0;
 
-  for (size_t i = 0; i < m->n_location; i++) {
-    n_lines += m->location[i]->n_line;
-    if (m->location[i]->n_line >= UINT32_MAX)
-      return bad(c, "location %zu has an absurd number of lines", i);
+  /* its own fields first, then its lines: a location's id is checked
+   * before what its lines refer to */
+  if (read_varints(c, m, v, 5, 5, 4) < 0)
+    return -EBADMSG;
+  if (v[0] == 0)
+    return bad(c, "location %zu has the reserved id 0", i);
+  if (idindex_add(&t->locations, v[0], (uint32_t)i) < 0)
+    return bad(c, "two locations have id %" PRIu64, v[0]);
+  pl->id = v[0];
+  pl->address = v[2];
+  pl->is_folded = v[4];
+  pl->mapping = PPROF_NONE;
+  if (v[1]) {
+    pl->mapping = idindex_find(&t->mappings, v[1]);
+    if (pl->mapping == PPROF_NONE)
+      return bad(c,
+                 "location id %" PRIu64 " refers to mapping id %" PRIu64 ", which does not exist",
+                 pl->id, v[1]);
   }
-  p->locations = block(c, m->n_location, sizeof(*p->locations));
-  lines = block(c, n_lines, sizeof(*lines));
-  if (!p->locations || !lines)
-    return -ENOMEM;
-  p->n_locations = m->n_location;
-  for (size_t i = 0; i < m->n_location; i++) {
-    const Perftools__Profiles__Location *ml = m->location[i];
-    struct pprof_location *pl = &p->locations[i];
-    if (ml->id == 0)
-      return bad(c, "location %zu has the reserved id 0", i);
-    if (idindex_add(ids, ml->id, (uint32_t)i) < 0)
-      return bad(c, "two locations have id %" PRIu64, ml->id);
-    pl->id = ml->id;
-    pl->address = ml->address;
-    pl->is_folded = ml->is_folded;
-    pl->mapping = PPROF_NONE;
-    if (ml->mapping_id) {
-      pl->mapping = idindex_find(mapping_ids, ml->mapping_id);
-      if (pl->mapping == PPROF_NONE)
-        return bad(c,
-                   "location id %" PRIu64 " refers to mapping id %" PRIu64 ", which does not exist",
-                   ml->id, ml->mapping_id);
-    }
-    pl->n_lines = (uint32_t)ml->n_line;
-    pl->lines = lines;
-    for (size_t j = 0; j < ml->n_line; j++) {
-      const Perftools__Profiles__Line *mline = ml->line[j];
-      if (mline->function_id == 0)
-        return bad(c, "location id %" PRIu64 " line %zu has no function (function_id 0)", ml->id,
-                   j);
-      lines[j].function = idindex_find(function_ids, mline->function_id);
-      if (lines[j].function == PPROF_NONE)
-        return bad(c,
-                   "location id %" PRIu64 " line %zu refers to function id %" PRIu64
-                   ", which does not exist",
-                   ml->id, j, mline->function_id);
-      lines[j].line = mline->line;
-      lines[j].column = mline->column;
-    }
-    lines += ml->n_line;
+  pl->lines = t->lines;
+  while (m.p < m.end) {
+    struct pprof_line *line = &t->lines[n_lines];
+    uint64_t lv[3] = {0};
+    struct rd sub;
+    uint32_t f;
+    int wt;
+    if (!rd_field(&m, &f, &wt, &sub) || (wt == WT_VARINT && !rd_skip_varint(&m)))
+      return wire_error(c);
+    if (f != 4 || wt != WT_LEN)
+      continue;
+    if (read_varints(c, sub, lv, 3, 4, 0) < 0)
+      return -EBADMSG;
+    if (lv[0] == 0)
+      return bad(c, "location id %" PRIu64 " line %zu has no function (function_id 0)", pl->id,
+                 n_lines);
+    line->function = idindex_find(&t->functions, lv[0]);
+    if (line->function == PPROF_NONE)
+      return bad(c,
+                 "location id %" PRIu64 " line %zu refers to function id %" PRIu64
+                 ", which does not exist",
+                 pl->id, n_lines, lv[0]);
+    line->line = (int64_t)lv[1];
+    line->column = (int64_t)lv[2];
+    n_lines++;
   }
+  pl->n_lines = (uint32_t)n_lines;
+  t->lines += n_lines;
   return 0;
 }
 
-static int build_samples(struct ctx *c, const struct idindex *location_ids) {
-  const Perftools__Profiles__Profile *m = c->m;
+/* A sample's values; all samples are checked for the number of values
+ * before any refers to a location. */
+static int each_sample_values(struct ctx *c, struct rd m, size_t i) {
+  struct tables *t = c->tables;
   struct pprof_profile *p = c->p;
-  size_t n_locs = 0, n_labels = 0;
-  uint32_t *locs;
-  struct pprof_label *labels;
+  int64_t *values = t->values;
+  size_t n = 0;
 
-  for (size_t i = 0; i < m->n_sample; i++) {
-    const Perftools__Profiles__Sample *ms = m->sample[i];
-    if (ms->n_value != m->n_sample_type)
-      return bad(c, "sample %zu has %zu values, but there are %zu sample types", i, ms->n_value,
-                 m->n_sample_type);
-    if (ms->n_location_id >= UINT32_MAX || ms->n_label >= UINT32_MAX)
-      return bad(c, "sample %zu has an absurd number of locations or labels", i);
-    n_locs += ms->n_location_id;
-    n_labels += ms->n_label;
+  while (m.p < m.end) {
+    struct rd sub;
+    uint32_t f;
+    int wt;
+    uint64_t v;
+    bool ok = true;
+    if (!rd_field(&m, &f, &wt, &sub))
+      return wire_error(c);
+    if (f == 2)
+      FOR_EACH_VARINT(&m, wt, &sub, v, ok, values[n++] = (int64_t)v);
+    else if (wt == WT_VARINT)
+      ok = rd_skip_varint(&m);
+    if (!ok)
+      return wire_error(c);
   }
-  p->samples = block(c, m->n_sample, sizeof(*p->samples));
-  locs = block(c, n_locs, sizeof(*locs));
-  labels = block(c, n_labels, sizeof(*labels));
-  if (!p->samples || !locs || !labels)
-    return -ENOMEM;
-  p->n_samples = m->n_sample;
-  for (size_t i = 0; i < m->n_sample; i++) {
-    const Perftools__Profiles__Sample *ms = m->sample[i];
-    struct pprof_sample *ps = &p->samples[i];
-    ps->values = ms->value;
-    ps->n_locations = (uint32_t)ms->n_location_id;
-    ps->locations = locs;
-    for (size_t j = 0; j < ms->n_location_id; j++) {
-      locs[j] = idindex_find(location_ids, ms->location_id[j]);
-      if (locs[j] == PPROF_NONE)
-        return bad(c, "sample %zu refers to location id %" PRIu64 ", which does not exist", i,
-                   ms->location_id[j]);
+  if (n != p->n_sample_types)
+    return bad(c, "sample %zu has %zu values, but there are %zu sample types", i, n,
+               p->n_sample_types);
+  p->samples[i].values = values;
+  t->values += n;
+  return 0;
+}
+
+/* A sample's locations, then its labels. */
+static int each_sample_refs(struct ctx *c, struct rd m, size_t i) {
+  struct tables *t = c->tables;
+  struct pprof_profile *p = c->p;
+  struct pprof_sample *ps = &p->samples[i];
+  uint32_t *locs = t->locs;
+  struct pprof_label *labels = t->labels;
+  size_t n_locs = 0, n_labels = 0, j = 0;
+
+  for (struct rd r = m; r.p < r.end;) {
+    struct rd sub;
+    uint32_t f;
+    int wt;
+    uint64_t v;
+    bool ok = true;
+    if (!rd_field(&r, &f, &wt, &sub))
+      return wire_error(c);
+    if (f == 1) {
+      FOR_EACH_VARINT(&r, wt, &sub, v, ok, {
+        uint32_t loc = idindex_find(&t->locations, v);
+        if (loc == PPROF_NONE)
+          return bad(c, "sample %zu refers to location id %" PRIu64 ", which does not exist", i,
+                     v);
+        locs[n_locs++] = loc;
+      });
+    } else if (wt == WT_VARINT) {
+      ok = rd_skip_varint(&r);
     }
-    locs += ms->n_location_id;
-    ps->labels = labels;
-    for (size_t j = 0; j < ms->n_label; j++) {
-      const Perftools__Profiles__Label *ml = ms->label[j];
-      struct pprof_label *l = &labels[ps->n_labels];
-      if (str(c, ml->key, &l->key, "sample %zu label %zu key", i, j) < 0)
+    if (!ok)
+      return wire_error(c);
+  }
+  for (struct rd r = m; r.p < r.end; j++) {
+    struct pprof_label *l = &labels[n_labels];
+    uint64_t lv[4] = {0};
+    struct rd sub;
+    uint32_t f;
+    int wt;
+    if (!rd_field(&r, &f, &wt, &sub) || (wt == WT_VARINT && !rd_skip_varint(&r)))
+      return wire_error(c);
+    if (f != 3 || wt != WT_LEN) {
+      j--;
+      continue;
+    }
+    if (read_varints(c, sub, lv, 4, 5, 0) < 0)
+      return -EBADMSG;
+    memset(l, 0, sizeof(*l));
+    if (str(c, (int64_t)lv[0], &l->key, "sample %zu label %zu key", i, j) < 0)
+      return -EBADMSG;
+    if (lv[1] != 0) {
+      if (str(c, (int64_t)lv[1], &l->str, "sample %zu label %zu value", i, j) < 0)
         return -EBADMSG;
-      if (ml->str != 0) {
-        if (str(c, ml->str, &l->str, "sample %zu label %zu value", i, j) < 0)
-          return -EBADMSG;
-      } else if (ml->num != 0 || ml->num_unit != 0) {
-        l->str = NULL;
-        l->num = ml->num;
-        if (str(c, ml->num_unit, &l->num_unit, "sample %zu label %zu unit", i, j) < 0)
-          return -EBADMSG;
-      } else {
-        continue; /* neither a string nor a number: pprof ignores it */
-      }
-      if (!l->num_unit)
-        l->num_unit = p->strings[0];
-      ps->n_labels++;
+      l->num_unit = p->strings[0];
+    } else if (lv[2] != 0 || lv[3] != 0) {
+      l->num = (int64_t)lv[2];
+      if (str(c, (int64_t)lv[3], &l->num_unit, "sample %zu label %zu unit", i, j) < 0)
+        return -EBADMSG;
+    } else {
+      continue; /* neither a string nor a number: pprof ignores it */
     }
-    labels += ms->n_label;
+    n_labels++;
   }
+  ps->n_locations = (uint32_t)n_locs;
+  ps->locations = locs;
+  t->locs += n_locs;
+  ps->n_labels = (uint32_t)n_labels;
+  ps->labels = labels;
+  t->labels += n_labels;
   return 0;
 }
 
-static int build(struct ctx *c) {
-  const Perftools__Profiles__Profile *m = c->m;
+static int build(struct ctx *c, const struct counts *n) {
   struct pprof_profile *p = c->p;
-  struct idindex mapping_ids, function_ids, location_ids;
+  struct tables t;
   int r;
 
-  r = build_strings(c);
+  r = build_strings(c, n);
+  if (r >= 0)
+    r = build_header(c, n);
   if (r < 0)
     return r;
-  p->sample_types = block(c, m->n_sample_type, sizeof(*p->sample_types));
-  p->comments = block(c, m->n_comment, sizeof(char *));
-  if (!p->sample_types || !p->comments)
+  p->mappings = block(c, n->mappings, sizeof(*p->mappings));
+  p->functions = block(c, n->functions, sizeof(*p->functions));
+  p->locations = block(c, n->locations, sizeof(*p->locations));
+  p->samples = block(c, n->samples, sizeof(*p->samples));
+  t.lines = block(c, n->lines, sizeof(*t.lines));
+  t.locs = block(c, n->location_ids, sizeof(*t.locs));
+  t.values = block(c, n->values, sizeof(*t.values));
+  t.labels = block(c, n->labels, sizeof(*t.labels));
+  if (!p->mappings || !p->functions || !p->locations || !p->samples || !t.lines || !t.locs ||
+      !t.values || !t.labels)
     return -ENOMEM;
-  p->n_sample_types = m->n_sample_type;
-  for (size_t i = 0; i < m->n_sample_type; i++)
-    if (value_type(c, m->sample_type[i], &p->sample_types[i], "sample type", i) < 0)
-      return -EBADMSG;
-  if (value_type(c, m->period_type, &p->period_type, "period type", 0) < 0)
-    return -EBADMSG;
-  p->n_comments = m->n_comment;
-  for (size_t i = 0; i < m->n_comment; i++)
-    if (str(c, m->comment[i], &p->comments[i], "comment %zu", i) < 0)
-      return -EBADMSG;
-  if (str(c, m->drop_frames, &p->drop_frames, "drop_frames") < 0 ||
-      str(c, m->keep_frames, &p->keep_frames, "keep_frames") < 0 ||
-      str(c, m->default_sample_type, &p->default_sample_type, "default_sample_type") < 0)
-    return -EBADMSG;
-  p->time_nanos = m->time_nanos;
-  p->duration_nanos = m->duration_nanos;
-  p->period = m->period;
-  if (m->n_sample_type == 0 && m->n_sample > 0)
-    return bad(c, "%zu samples but no sample types", m->n_sample);
-  if (m->n_sample >= UINT32_MAX || m->n_location >= UINT32_MAX || m->n_function >= UINT32_MAX ||
-      m->n_mapping >= UINT32_MAX)
-    return bad(c, "absurd number of samples, locations, functions or mappings");
-
-  idindex_init(&mapping_ids, m->n_mapping);
-  idindex_init(&function_ids, m->n_function);
-  idindex_init(&location_ids, m->n_location);
-  r = build_mappings(c, &mapping_ids);
+  p->n_mappings = n->mappings;
+  p->n_functions = n->functions;
+  p->n_locations = n->locations;
+  p->n_samples = n->samples;
+  idindex_init(&t.mappings, n->mappings);
+  idindex_init(&t.functions, n->functions);
+  idindex_init(&t.locations, n->locations);
+  c->tables = &t;
+  r = for_each(c, 3, each_mapping);
   if (r >= 0)
-    r = build_functions(c, &function_ids);
+    r = for_each(c, 5, each_function);
   if (r >= 0)
-    r = build_locations(c, &mapping_ids, &function_ids, &location_ids);
+    r = for_each(c, 4, each_location);
   if (r >= 0)
-    r = build_samples(c, &location_ids);
-  idindex_done(&mapping_ids);
-  idindex_done(&function_ids);
-  idindex_done(&location_ids);
+    r = for_each(c, 2, each_sample_values);
+  if (r >= 0)
+    r = for_each(c, 2, each_sample_refs);
+  c->tables = NULL;
+  idindex_done(&t.mappings);
+  idindex_done(&t.functions);
+  idindex_done(&t.locations);
   return r;
 }
 
 static void decoded_free(struct decoded *d) {
   if (!d)
     return;
-  while (d->chunks) {
-    struct chunk *next = d->chunks->next;
-    free(d->chunks);
-    d->chunks = next;
-  }
   for (size_t i = 0; i < d->n_blocks; i++)
     free(d->blocks[i]);
-  free(d->string_arena);
   free(d->inflated);
   free(d);
 }
@@ -611,7 +944,7 @@ int pprof_decode(const uint8_t *data, size_t len, size_t max_decompressed,
   struct decoded *d = xcalloc(1, sizeof(*d));
   struct pprof_profile *p = xcalloc(1, sizeof(*p));
   struct ctx c = {.d = d, .p = p};
-  ProtobufCAllocator alloc = {budget_alloc, budget_free, d};
+  struct counts n = {0};
   const uint8_t *pb = data;
   size_t pb_len = len;
   int r;
@@ -636,34 +969,28 @@ int pprof_decode(const uint8_t *data, size_t len, size_t max_decompressed,
     goto fail;
   }
   p->decoded_bytes = pb_len;
-  d->budget = pb_len > (PB_BUDGET_MAX - PB_BUDGET_BASE) / PB_BUDGET_PER_BYTE
-                  ? PB_BUDGET_MAX
-                  : PB_BUDGET_BASE + pb_len * PB_BUDGET_PER_BYTE;
-  /* Unpacked, a profile takes 7-10 times its encoded size (the corpus):
-   * one chunk of that size usually holds all of it. */
-  d->first_chunk = pb_len < (CHUNK_BYTES * 64) / 10 ? pb_len * 10 + 1024 : CHUNK_BYTES * 64;
-  d->msg = perftools__profiles__profile__unpack(&alloc, pb_len, pb);
-  if (!d->msg) {
-    if (d->over_budget) {
-      c.err = xasprintf("profile of %zu bytes needs more than %zu MiB to decode", pb_len,
-                        d->budget >> 20);
-      r = -EFBIG;
-    } else {
-      r = pprof_pbcheck(pb, pb_len, &c.err);
-      if (r == 0)
-        c.err = xstrdup("malformed protobuf: not a valid profile.proto message");
+  c.msg.p = pb;
+  c.msg.end = pb + pb_len;
+  c.counts = &n;
+  r = count_all(c.msg, &n) ? build(&c, &n) : wire_error(&c);
+  if (r < 0) {
+    /* A wire error anywhere comes first, as when the whole message was
+     * unpacked before any check: pbcheck names it and where it is. */
+    char *wire_err = NULL;
+    if (pprof_pbcheck(pb, pb_len, &wire_err) < 0) {
+      free(c.err);
+      c.err = wire_err;
       r = -EBADMSG;
+    } else if (c.wire) {
+      free(c.err);
+      c.err = xstrdup("malformed protobuf: not a valid profile.proto message");
+      r = -EBADMSG;
+    } else if (!c.err) {
+      c.err = xstrdup("out of memory while decoding the profile");
     }
     goto fail;
   }
-  c.m = d->msg;
-  r = build(&c);
-  if (r < 0) {
-    if (!c.err)
-      c.err = xstrdup("out of memory while decoding the profile");
-    goto fail;
-  }
-  free(d->inflated); /* the message holds its own copies */
+  free(d->inflated); /* the model holds its own copies */
   d->inflated = NULL;
   *ret = p;
   return 0;
