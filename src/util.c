@@ -220,18 +220,48 @@ const char *format_size(uint64_t bytes, char *buf, size_t size) {
   return buf;
 }
 
+/* UTC calendar fields of a time, computed here: glibc's gmtime_r() and
+ * strftime() load the local time zone file on first use (tens of
+ * microseconds, and an open of /etc/localtime), for a time that is UTC
+ * anyway. Days to civil date in the proleptic Gregorian calendar, in
+ * eras of 400 years (146,097 days) counted from 0000-03-01. */
+static void civil_utc(time_t t, struct tm *tm) {
+  int64_t days = (int64_t)t / 86400, secs = (int64_t)t % 86400;
+  int64_t era, doe, yoe, doy, mp, year;
+
+  if (secs < 0) {
+    secs += 86400;
+    days--;
+  }
+  days += 719468; /* 1970-01-01 -> 0000-03-01 */
+  era = (days >= 0 ? days : days - 146096) / 146097;
+  doe = days - era * 146097;                             /* [0, 146096] */
+  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);         /* [0, 365], from March 1 */
+  mp = (5 * doy + 2) / 153;                              /* [0, 11], March = 0 */
+  year = yoe + era * 400 + (mp >= 10);
+  memset(tm, 0, sizeof(*tm));
+  tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+  tm->tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+  tm->tm_year = (int)(year - 1900);
+  tm->tm_hour = (int)(secs / 3600);
+  tm->tm_min = (int)(secs / 60 % 60);
+  tm->tm_sec = (int)(secs % 60);
+}
+
 const char *format_rfc3339(int64_t wall_ms, char *buf, size_t size) {
   time_t secs = (time_t)(wall_ms / 1000);
   int ms = (int)(wall_ms % 1000);
   struct tm tm;
-  char base[24];
+  char base[48];
 
   if (ms < 0) {
     ms += 1000;
     secs -= 1;
   }
-  gmtime_r(&secs, &tm);
-  strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+  civil_utc(secs, &tm);
+  snprintf(base, sizeof(base), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   if (ms)
     snprintf(buf, size, "%s.%03dZ", base, ms);
   else

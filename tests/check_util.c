@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "buf.h"
@@ -59,6 +60,30 @@ START_TEST(test_format_duration) {
   ck_assert_str_eq(format_duration_ms(0, b, sizeof(b)), "0s");
   ck_assert_str_eq(format_duration_ms(1209600000, b, sizeof(b)), "14d");
   ck_assert_str_eq(format_duration_ms(1500, b, sizeof(b)), "1s500ms");
+}
+END_TEST
+
+/* format_rfc3339() computes the calendar itself (no time zone file):
+ * the same text as gmtime_r() + strftime() over 1600-2400, day edges,
+ * leap days and centuries included. */
+START_TEST(test_rfc3339_calendar) {
+  char b[40], ref[40];
+  unsigned seed = 42;
+
+  for (int i = 0; i < 200000; i++) {
+    /* every day boundary +-1 s in 1600..2400, then random instants */
+    int64_t secs = i < 100000 ? -11676096000LL + (int64_t)(i / 3) * 86400 * 3 + (i % 3) - 1
+                              : -11676096000LL + (int64_t)(((uint64_t)rand_r(&seed) << 20 ^
+                                                            (uint64_t)rand_r(&seed)) %
+                                                           25246080000ULL);
+    time_t t = (time_t)secs;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(ref, sizeof(ref), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    ck_assert_str_eq(format_rfc3339(secs * 1000, b, sizeof(b)), ref);
+  }
+  ck_assert_str_eq(format_rfc3339(951782400000, b, sizeof(b)), "2000-02-29T00:00:00Z");
+  ck_assert_str_eq(format_rfc3339(-1, b, sizeof(b)), "1969-12-31T23:59:59.999Z");
 }
 END_TEST
 
@@ -123,6 +148,7 @@ static Suite *util_suite(void) {
   tcase_add_test(tc, test_sizes);
   tcase_add_test(tc, test_format_duration);
   tcase_add_test(tc, test_times);
+  tcase_add_test(tc, test_rfc3339_calendar);
   tcase_add_test(tc, test_buf_cap);
   tcase_add_test(tc, test_ints);
   suite_add_tcase(s, tc);
