@@ -171,24 +171,23 @@ static inline bool rd_skip_varint(struct rd *r) {
     }                                                                                               \
   } while (0)
 
-/* The number of varints in a packed payload; false when one is cut. */
+/* The number of varints in a packed payload (bytes without the
+ * continuation bit, summed eight at a time); false when the last one is cut.
+ * An overlong varint is counted here and rejected when it is read. */
 static bool packed_count(const struct rd *sub, size_t *n) {
-  size_t c = 0;
-  const uint8_t *p;
+  const uint8_t *p = sub->p;
+  size_t len = (size_t)(sub->end - p), c = 0, i = 0;
 
-  for (p = sub->p; p < sub->end; p++)
-    c += !(*p & 0x80);
-  if (sub->p < sub->end && (sub->end[-1] & 0x80))
-    return false;
-  /* a run of 11 continuation bytes is a varint longer than 10 bytes */
-  for (p = sub->p; p < sub->end;) {
-    const uint8_t *q = p;
-    while (q < sub->end && (*q & 0x80))
-      q++;
-    if (q - p >= 10)
-      return false;
-    p = q + 1;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    w = (~w & 0x8080808080808080ULL) >> 7; /* 1 in each byte that ends a varint */
+    c += (size_t)((w * 0x0101010101010101ULL) >> 56);
   }
+  for (; i < len; i++)
+    c += !(p[i] & 0x80);
+  if (len && (p[len - 1] & 0x80))
+    return false;
   *n += c;
   return true;
 }
@@ -197,7 +196,8 @@ static bool packed_count(const struct rd *sub, size_t *n) {
  * message read by the caller) into v, unknown fields skipped; bools
  * (fields bool_from..n) read the way protobuf-c reads them. False on a
  * wire error, a known field of another wire type included. */
-static bool rd_varints(struct rd m, uint64_t *v, uint32_t n, uint32_t bool_from, uint32_t skip) {
+static inline __attribute__((always_inline)) bool rd_varints(struct rd m, uint64_t *v, uint32_t n,
+                                                             uint32_t bool_from, uint32_t skip) {
   while (m.p < m.end) {
     struct rd sub;
     uint32_t f;
@@ -677,8 +677,9 @@ struct tables {
   struct pprof_label *labels; /* next free label */
 };
 
-static int read_varints(struct ctx *c, struct rd m, uint64_t *v, uint32_t n, uint32_t bool_from,
-                        uint32_t skip) {
+static inline __attribute__((always_inline)) int read_varints(struct ctx *c, struct rd m,
+                                                             uint64_t *v, uint32_t n,
+                                                             uint32_t bool_from, uint32_t skip) {
   return rd_varints(m, v, n, bool_from, skip) ? 0 : wire_error(c);
 }
 
