@@ -208,6 +208,7 @@ void pprof_analyze(struct analysis *a, const char *profile_type, const uint8_t *
   types = json_array();
   pprof_top_opts_default(&to);
   to.node_fraction = o->min_function_share;
+  to.inline_marks = false; /* only reports show them; rows and JSON do not */
   tops = xcalloc(p->n_sample_types + 1, sizeof(*tops));
   pprof_tops_compute(p, nodes, &to, tops);
   for (size_t si = 0; si < p->n_sample_types; si++) {

@@ -373,6 +373,7 @@ void pprof_top_opts_default(struct pprof_top_opts *o) {
   o->edge_fraction = 0.001;
   o->node_count = 0;
   o->cum_sort = false;
+  o->inline_marks = true;
 }
 
 const char *pprof_inline_label(enum pprof_inline inl) {
@@ -458,7 +459,7 @@ static void tops_compute(const struct pprof_profile *p, const struct pprof_nodes
   for (size_t j = 0; j < k; j++)
     tops[j] = top_rows(&wk, j, flat, cum, o, &kept[j * nn], &edge_cutoff[j]);
   /* one edge walk per distinct set of kept nodes */
-  for (size_t j = 0; j < k; j++) {
+  for (size_t j = 0; j < k && o->inline_marks; j++) {
     struct walk gw = {p, nodes, 0, group, w};
     if (done[j])
       continue;

@@ -25,6 +25,8 @@ struct pprof_top_opts {
   double edge_fraction; /* pprof's -edgefraction, default 0.001 */
   size_t node_count;    /* pprof's -nodecount; 0 = all */
   bool cum_sort;        /* -cum */
+  bool inline_marks;    /* compute rows' "(inline)" marks (an extra walk over
+                           every sample); default true */
 };
 
 void pprof_top_opts_default(struct pprof_top_opts *o);
