@@ -2,6 +2,8 @@
 
 #include "analysis.h"
 #include "gotrace_analysis.h"
+#include "buf.h"
+#include "pprof.h"
 #include "pprof_analyze.h"
 #include "util.h"
 
@@ -42,6 +44,31 @@ void analysis_set_error(struct analysis *a, enum analysis_status st, const char 
   a->status = st;
 }
 
+/* A gzip'd profile is inflated once, here: its format is told from the
+ * inflated bytes, which the pprof decoder then reads as they are (telling
+ * the format used to inflate a prefix of it a second time, with zlib). A
+ * stream that does not inflate, or is not a profile, takes the general
+ * path, which classifies it and names any error as before. */
+static bool analyse_gzip_pprof(struct analysis *a, const char *profile_type, const uint8_t *data,
+                               size_t len, const struct analysis_opts *o) {
+  struct buf plain;
+  char *err = NULL;
+  bool done = false;
+
+  if (!o || len < 2 || data[0] != 0x1f || data[1] != 0x8b)
+    return false;
+  buf_init(&plain, o->max_decompressed);
+  if (pprof_gunzip(data, len, &plain, &err) == 0 && format_inflated_is_pprof(plain.data, plain.len)) {
+    a->format.format = FORMAT_PPROF_GZIP;
+    a->format.trace_minor = 0;
+    pprof_analyze(a, profile_type, plain.data, plain.len, true, o);
+    done = true;
+  }
+  free(err);
+  buf_done(&plain);
+  return done;
+}
+
 struct analysis *analysis_run(const char *profile_type, const uint8_t *data, size_t len,
                               const struct analysis_opts *o) {
   struct analysis *a = xcalloc(1, sizeof(*a));
@@ -50,6 +77,8 @@ struct analysis *analysis_run(const char *profile_type, const uint8_t *data, siz
   (void)profile_type;
   (void)o;
   a->json = json_object();
+  if (analyse_gzip_pprof(a, profile_type, data, len, o))
+    goto done;
   format_detect(data, len, &a->format);
   switch (a->format.format) {
   /* Analysers register here: pprof (FORMAT_PPROF, FORMAT_PPROF_GZIP) and
@@ -59,12 +88,13 @@ struct analysis *analysis_run(const char *profile_type, const uint8_t *data, siz
     break;
   case FORMAT_PPROF:
   case FORMAT_PPROF_GZIP:
-    pprof_analyze(a, profile_type, data, len, o);
+    pprof_analyze(a, profile_type, data, len, false, o);
     break;
   default:
     a->status = ANALYSIS_NONE;
     break;
   }
+done:
   json_object_set_new(a->json, "format", json_string(format_name(a->format.format)));
   a->elapsed_us = (time_mono_ns() - t0) / 1000;
   return a;

@@ -126,6 +126,10 @@ static size_t gunzip_prefix(const uint8_t *p, size_t len, uint8_t *out, size_t o
   return produced;
 }
 
+bool format_inflated_is_pprof(const uint8_t *plain, size_t len) {
+  return len > 0 && looks_like_profile_proto(plain, MIN(len, (size_t)SNIFF_BYTES));
+}
+
 void format_detect(const uint8_t *data, size_t len, struct format_info *ret) {
   int minor;
 
@@ -144,7 +148,7 @@ void format_detect(const uint8_t *data, size_t len, struct format_info *ret) {
   if (len >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
     uint8_t head[SNIFF_BYTES];
     size_t n = gunzip_prefix(data, len, head, sizeof(head));
-    ret->format = n > 0 && looks_like_profile_proto(head, n) ? FORMAT_PPROF_GZIP : FORMAT_GZIP;
+    ret->format = format_inflated_is_pprof(head, n) ? FORMAT_PPROF_GZIP : FORMAT_GZIP;
     return;
   }
   if (is_text(data, len)) {

@@ -4,6 +4,7 @@
 #ifndef PPROFD_FORMAT_H
 #define PPROFD_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,9 @@ struct format_info {
 };
 
 void format_detect(const uint8_t *data, size_t len, struct format_info *ret);
+/* Whether the inflated content of a gzip stream makes it FORMAT_PPROF_GZIP
+ * (format_detect() decides so from an inflated prefix). */
+bool format_inflated_is_pprof(const uint8_t *plain, size_t len);
 /* Stable names stored in the database: "pprof-gzip", "pprof", "go-trace",
  * "gzip", "html", "text", "json", "empty", "unknown". */
 const char *format_name(enum capture_format f);

@@ -174,7 +174,7 @@ static void header_json(const struct pprof_profile *p, json_t *json) {
 }
 
 void pprof_analyze(struct analysis *a, const char *profile_type, const uint8_t *data, size_t len,
-                   const struct analysis_opts *o) {
+                   bool gzipped, const struct analysis_opts *o) {
   struct pprof_profile *p = NULL;
   struct pprof_nodes *nodes;
   struct pprof_detail *d;
@@ -192,6 +192,7 @@ void pprof_analyze(struct analysis *a, const char *profile_type, const uint8_t *
     free(err);
     return;
   }
+  p->gzipped |= gzipped;
   nodes = pprof_nodes_new(p);
   d = xcalloc(1, sizeof(*d));
   keymap_init(&fns);

@@ -7,14 +7,17 @@
 #ifndef PPROFD_PPROF_ANALYZE_H
 #define PPROFD_PPROF_ANALYZE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct analysis;
 struct analysis_opts;
 
+/* data is a profile as fetched (gzip'd or not), or its inflated bytes
+ * when gzipped is set. */
 void pprof_analyze(struct analysis *a, const char *profile_type, const uint8_t *data, size_t len,
-                   const struct analysis_opts *o);
+                   bool gzipped, const struct analysis_opts *o);
 
 /* A libFuzzer entry point: runs the whole analysis on arbitrary bytes.
  * Always returns 0; crashes, leaks and hangs are the findings. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "analysis.h"
 #include "format.h"
 #include "testutil.h"
 #include "util.h"
@@ -18,6 +19,23 @@ static enum capture_format detect_file(const char *name, int *ret_minor) {
   if (ret_minor)
     *ret_minor = fi.trace_minor;
   return fi.format;
+}
+
+static uint8_t *test_gzip_bytes(const uint8_t *data, size_t len, size_t *ret_len) {
+  z_stream zs;
+  uLong cap = compressBound((uLong)len) + 64;
+  uint8_t *out = xmalloc(cap);
+
+  memset(&zs, 0, sizeof(zs));
+  ck_assert_int_eq(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  zs.next_in = (Bytef *)(uintptr_t)data;
+  zs.avail_in = (uInt)len;
+  zs.next_out = out;
+  zs.avail_out = (uInt)cap;
+  ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  *ret_len = zs.total_out;
+  deflateEnd(&zs);
+  return out;
 }
 
 START_TEST(test_corpus_formats) {
@@ -52,6 +70,60 @@ START_TEST(test_plain_protobuf) {
   format_detect(out, 100, &fi);
   ck_assert_int_eq(fi.format, FORMAT_PPROF);
   inflateEnd(&zs);
+  free(gz);
+}
+END_TEST
+
+/* analysis_run() inflates a gzip'd body once and tells its format from the
+ * inflated bytes: the same format, status and analysis as the general
+ * path, which still classifies what is not a profile and names errors. */
+START_TEST(test_analysis_of_gzip) {
+  size_t len, tlen;
+  uint8_t *gz = test_read_file(test_data_path("workload-heap.pprof"), &len);
+  uint8_t out[65536], *text_gz;
+  const char text[] = "this is not a profile\n";
+  struct analysis_opts o;
+  struct analysis *a, *b;
+  z_stream zs;
+  json_t *plain_json;
+
+  analysis_opts_default(&o);
+  a = analysis_run("heap", gz, len, &o);
+  ck_assert_int_eq(a->status, ANALYSIS_OK);
+  ck_assert_int_eq(a->format.format, FORMAT_PPROF_GZIP);
+  ck_assert(json_is_true(json_object_get(a->json, "compressed")));
+  ck_assert_str_eq(json_string_value(json_object_get(a->json, "format")), "pprof-gzip");
+  /* the same analysis as of the inflated bytes, but for those two keys */
+  memset(&zs, 0, sizeof(zs));
+  ck_assert_int_eq(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
+  zs.next_in = gz;
+  zs.avail_in = (uInt)len;
+  zs.next_out = out;
+  zs.avail_out = sizeof(out);
+  ck_assert_int_eq(inflate(&zs, Z_FINISH), Z_STREAM_END);
+  b = analysis_run("heap", out, sizeof(out) - zs.avail_out, &o);
+  inflateEnd(&zs);
+  ck_assert_int_eq(b->format.format, FORMAT_PPROF);
+  plain_json = json_deep_copy(b->json);
+  json_object_set_new(plain_json, "compressed", json_true());
+  json_object_set_new(plain_json, "format", json_string("pprof-gzip"));
+  ck_assert(json_equal(plain_json, a->json));
+  json_decref(plain_json);
+  analysis_free(a);
+  analysis_free(b);
+  /* cut short: still a gzip'd profile, and the error says what is wrong */
+  a = analysis_run("heap", gz, len - 20, &o);
+  ck_assert_int_eq(a->format.format, FORMAT_PPROF_GZIP);
+  ck_assert_int_eq(a->status, ANALYSIS_ERROR);
+  ck_assert_msg(strstr(a->error, "gzip: truncated"), "%s", a->error);
+  analysis_free(a);
+  /* gzip'd text is gzip, not analysed */
+  text_gz = test_gzip_bytes((const uint8_t *)text, sizeof(text) - 1, &tlen);
+  a = analysis_run("heap", text_gz, tlen, &o);
+  ck_assert_int_eq(a->format.format, FORMAT_GZIP);
+  ck_assert_int_eq(a->status, ANALYSIS_NONE);
+  analysis_free(a);
+  free(text_gz);
   free(gz);
 }
 END_TEST
@@ -99,6 +171,7 @@ static Suite *format_suite(void) {
   tcase_add_test(tc, test_corpus_formats);
   tcase_add_test(tc, test_plain_protobuf);
   tcase_add_test(tc, test_edge_cases);
+  tcase_add_test(tc, test_analysis_of_gzip);
   tcase_add_test(tc, test_excerpt);
   suite_add_tcase(s, tc);
   return s;
