@@ -89,8 +89,11 @@ int main(int argc, char **argv) {
     printf("%s: ok, %zu bytes, cpu %.0f us\n", argv[2 + quiet], b.len,
            (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3);
   } else {
-    /* compact, as the daemon stores it (store_put.c) */
-    json_dumpf(a->json, stdout, JSON_COMPACT);
+    /* compact, as the daemon stores it (store_put.c), in one write */
+    char *text = json_dumps(a->json, JSON_COMPACT);
+    if (text)
+      fputs(text, stdout);
+    free(text);
     putchar('\n');
   }
   analysis_free(a);
