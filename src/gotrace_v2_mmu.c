@@ -32,6 +32,12 @@ struct win {
   size_t next_start; /* the next breakpoint to try as a start */
   size_t seg_end;    /* segment hint for I(t - w) */
   size_t seg_start;  /* segment hint for I(start + w) */
+  /* The last exact evaluations, for the bounds that let commit() skip
+   * windows that cannot beat best (valid only while mono). */
+  bool end_ok, start_ok;
+  int64_t end_t;  /* point at which I(end_t - w) = end_i was computed */
+  double end_i;
+  double start_i; /* I(start + w) of the last start evaluated */
 };
 
 struct held {
@@ -60,11 +66,16 @@ struct v2_mmu {
   size_t len, cap;
   size_t n; /* committed so far */
   int64_t t0;
+  /* Every committed u is in [0, umax]: I is nondecreasing and grows by at
+   * most umax per ns, which bounds windows without evaluating them. */
+  bool mono;
+  double umax;
   struct win win[TRACE_MMU_WINDOWS];
 };
 
 struct v2_mmu *v2_mmu_new(void) {
   struct v2_mmu *m = xcalloc(1, sizeof(*m));
+  m->mono = true;
   for (int i = 0; i < TRACE_MMU_WINDOWS; i++) {
     m->win[i].w = trace_mmu_window_ns[i];
     m->win[i].best = 2.0 * (double)m->win[i].w;
@@ -98,8 +109,18 @@ static inline double integral(const struct v2_mmu *m, int64_t x, size_t *seg,
 static void trim(struct v2_mmu *m) {
   size_t drop = m->len ? m->len - 1 : 0;
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
-    if (m->win[k].best <= 0)
+    struct win *w = &m->win[k];
+    if (w->best <= 0)
       continue; /* done: no window can do better than 0 */
+    /* Skipped windows leave their hints behind; move them up to what the
+     * next evaluations can still need (later ends, later starts). */
+    if (m->len) {
+      int64_t s = m->h[m->len - 1].t - w->w;
+      while (w->seg_end + 1 < m->len && m->h[w->seg_end + 1].t <= s)
+        w->seg_end++;
+      if (w->seg_start < w->next_start && w->next_start < m->len)
+        w->seg_start = w->next_start;
+    }
     drop = MIN(drop, m->win[k].next_start);
     drop = MIN(drop, m->win[k].seg_end);
     drop = MIN(drop, m->win[k].seg_start);
@@ -139,29 +160,49 @@ static void commit(struct v2_mmu *m, struct pt p) {
   last = &m->h[m->len];
   m->len++;
   m->n++;
+  if (!(p.u >= 0))
+    m->mono = false;
+  else if (p.u > m->umax)
+    m->umax = p.u;
+  /* Slack for rounding in the bounds (the values are at most a few 1e10
+   * ns; double rounding errors here are below 1e-4 ns). */
+  double slack = (acc + 1e9) * 1e-9;
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
     struct win *w = &m->win[k];
     int64_t s = p.t - w->w;
-    double v;
+    double v, i;
     if (w->best <= 0)
       continue; /* already minimal (e.g. a pause longer than the window) */
-    /* The window ending at this point. */
-    if (s >= m->t0) {
-      v = acc - integral(m, s, &w->seg_end, last);
+    /* The window ending at this point: I(s) <= end_i + umax (s - (end_t - w)),
+     * so it cannot beat best when acc minus that is clearly above it. */
+    if (s >= m->t0 &&
+        !(w->end_ok && m->mono &&
+          acc - (w->end_i + m->umax * (double)(p.t - w->end_t)) >= w->best + slack)) {
+      i = integral(m, s, &w->seg_end, last);
+      v = acc - i;
       if (v < w->best)
         w->best = v;
+      w->end_ok = true;
+      w->end_t = p.t;
+      w->end_i = i;
     }
-    /* Windows starting at earlier breakpoints that now fit. */
+    /* Windows starting at earlier breakpoints that now fit; a later start
+     * has I(start + w) >= start_i. */
     while (w->next_start < m->len) {
       const struct hp *st = &m->h[w->next_start];
       if (st->t + w->w > p.t)
         break;
-      if (w->seg_start < w->next_start)
-        w->seg_start = w->next_start;
-      v = integral(m, st->t + w->w, &w->seg_start, last) - st->acc;
+      w->next_start++;
+      if (w->start_ok && m->mono && w->start_i - st->acc >= w->best + slack)
+        continue;
+      if (w->seg_start < w->next_start - 1)
+        w->seg_start = w->next_start - 1;
+      i = integral(m, st->t + w->w, &w->seg_start, last);
+      v = i - st->acc;
       if (v < w->best)
         w->best = v;
-      w->next_start++;
+      w->start_ok = true;
+      w->start_i = i;
     }
   }
   if (m->len == m->cap || !(m->n & 1023))
