@@ -710,7 +710,12 @@ struct v2_groups *v2_groups_new(void);
 struct v2_groups *v2_groups_free(struct v2_groups *gs);
 void v2_groups_add(struct v2_groups *gs, uint32_t name, const struct trace_goroutine *g);
 void v2_groups_build(struct v2_groups *gs, const struct v2_intern *in, struct trace_summary *ret);
+/* The summary's profile stacks share the interned strings: seal (no more
+ * strings may be interned), convert the stacks (their frames point into
+ * the block), then take the block for trace_summary.frame_strings. */
+void v2_intern_seal(struct v2_intern *in);
 void v2_intern_stack_to_trace(const struct v2_intern *in, uint32_t stack, struct trace_stack *ret);
+char *v2_intern_take_strings(struct v2_intern *in);
 size_t v2_intern_stacks(const struct v2_intern *in);
 size_t v2_intern_strings(const struct v2_intern *in);
 
