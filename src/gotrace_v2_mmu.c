@@ -32,11 +32,11 @@ struct win {
   size_t next_start; /* the next breakpoint to try as a start */
   size_t seg_end;    /* segment hint for I(t - w) */
   size_t seg_start;  /* segment hint for I(start + w) */
-  /* The last exact evaluations, for the bounds that let commit() skip
-   * windows that cannot beat best (valid only while mono). */
-  bool end_ok, start_ok;
-  int64_t end_t;  /* point at which I(end_t - w) = end_i was computed */
-  double end_i;
+  /* Bounds that let commit() skip windows that cannot beat best (valid
+   * only while mono): */
+  size_t end_next;  /* the next point whose ending window is to evaluate */
+  int64_t end_wake; /* windows ending at or before it cannot, INT64_MIN = none */
+  bool start_ok;
   double start_i; /* I(start + w) of the last start evaluated */
 };
 
@@ -70,6 +70,8 @@ struct v2_mmu {
    * most umax per ns, which bounds windows without evaluating them. */
   bool mono;
   double umax;
+  double umax_wake; /* the umax the end_wake deadlines were computed with */
+  unsigned active;  /* bit k: win[k].best > 0, the window can still improve */
   struct win win[TRACE_MMU_WINDOWS];
 };
 
@@ -79,7 +81,9 @@ struct v2_mmu *v2_mmu_new(void) {
   for (int i = 0; i < TRACE_MMU_WINDOWS; i++) {
     m->win[i].w = trace_mmu_window_ns[i];
     m->win[i].best = 2.0 * (double)m->win[i].w;
+    m->win[i].end_wake = INT64_MIN;
   }
+  m->active = (1u << TRACE_MMU_WINDOWS) - 1;
   return m;
 }
 
@@ -105,12 +109,84 @@ static inline double integral(const struct v2_mmu *m, int64_t x, size_t *seg,
   return p->acc + p->u * (double)(x - p->t);
 }
 
-/* Drops the points no unfinished window needs any more. */
+/* Evaluates the windows over the points committed since the last call:
+ * for each point t the window ending at t, and the windows starting at
+ * earlier breakpoints that end by the last point. The minimum does not
+ * depend on the order of the evaluations, and every evaluation reads only
+ * points up to the window's end, so evaluating in batches gives exactly
+ * the values one point at a time would. Skipped are only windows that
+ * provably cannot go below best: I is nondecreasing (u >= 0) and grows by
+ * at most umax per ns. */
+static void windows_advance(struct v2_mmu *m) {
+  const struct hp *h = m->h, *last;
+  if (!m->len)
+    return;
+  last = &h[m->len - 1];
+  if (m->umax != m->umax_wake) { /* the deadlines assumed a smaller umax */
+    m->umax_wake = m->umax;
+    for (int k = 0; k < TRACE_MMU_WINDOWS; k++)
+      m->win[k].end_wake = INT64_MIN;
+  }
+  for (unsigned act = m->active; act; act &= act - 1) {
+    struct win *w = &m->win[__builtin_ctz(act)];
+    int64_t wake = w->end_wake, smax = last->t - w->w;
+    /* Slack for rounding in the bounds: the values are below last->acc +
+     * w, and a few double operations err by far less than 1e-6 of that. */
+    double slack = 1e-6 * (last->acc + (double)w->w) + 1.0, best = w->best, i, v, lim;
+    size_t j;
+    /* Windows ending at points: after an exact evaluation, those ending
+     * before the wake time cannot beat best (their acc only grows, and
+     * I(start) cannot catch up by more than umax per ns). */
+    for (j = w->end_next; j < m->len; j++) {
+      int64_t st;
+      double gap;
+      if (h[j].t <= wake)
+        continue;
+      st = h[j].t - w->w;
+      if (st < m->t0)
+        continue;
+      i = integral(m, st, &w->seg_end, last);
+      v = h[j].acc - i;
+      if (v < best)
+        best = v;
+      gap = v - best - slack;
+      wake = h[j].t;
+      if (m->mono && m->umax > 0 && gap > 0)
+        wake += (int64_t)MIN(gap / m->umax, 1e18);
+    }
+    w->end_next = j;
+    w->end_wake = wake;
+    /* Windows starting at breakpoints. A later start has I(start + w) >=
+     * start_i, so it cannot beat best while its acc is at most
+     * start_i - best - slack. */
+    lim = w->start_ok && m->mono ? w->start_i - best - slack : -1.0 / 0.0;
+    for (j = w->next_start; j < m->len && h[j].t <= smax; j++) {
+      if (h[j].acc <= lim)
+        continue;
+      if (w->seg_start < j)
+        w->seg_start = j;
+      i = integral(m, h[j].t + w->w, &w->seg_start, last);
+      v = i - h[j].acc;
+      if (v < best)
+        best = v;
+      w->start_ok = true;
+      w->start_i = i;
+      lim = m->mono ? i - best - slack : -1.0 / 0.0;
+    }
+    w->next_start = j;
+    w->best = best;
+    if (best <= 0)
+      m->active &= ~(1u << (w - m->win)); /* nothing can do better than 0 */
+  }
+}
+
+/* Drops the points no unfinished window needs any more (call after
+ * windows_advance). */
 static void trim(struct v2_mmu *m) {
   size_t drop = m->len ? m->len - 1 : 0;
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
     struct win *w = &m->win[k];
-    if (w->best <= 0)
+    if (!(m->active & (1u << k)))
       continue; /* done: no window can do better than 0 */
     /* Skipped windows leave their hints behind; move them up to what the
      * next evaluations can still need (later ends, later starts). */
@@ -121,9 +197,10 @@ static void trim(struct v2_mmu *m) {
       if (w->seg_start < w->next_start && w->next_start < m->len)
         w->seg_start = w->next_start;
     }
-    drop = MIN(drop, m->win[k].next_start);
-    drop = MIN(drop, m->win[k].seg_end);
-    drop = MIN(drop, m->win[k].seg_start);
+    drop = MIN(drop, w->next_start);
+    drop = MIN(drop, w->end_next);
+    drop = MIN(drop, w->seg_end);
+    drop = MIN(drop, w->seg_start);
   }
   /* Move only once at least half is dead: each point is then moved at
    * most once on average, and the history stays within twice the points
@@ -133,19 +210,20 @@ static void trim(struct v2_mmu *m) {
   memmove(m->h, m->h + drop, (m->len - drop) * sizeof(*m->h));
   m->len -= drop;
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
-    if (m->win[k].best <= 0)
+    if (!(m->active & (1u << k)))
       continue; /* never used again */
     m->win[k].next_start -= drop;
+    m->win[k].end_next -= drop;
     m->win[k].seg_end -= drop;
     m->win[k].seg_start -= drop;
   }
 }
 
+/* Appends a point; the windows are evaluated in batches. */
 static void commit(struct v2_mmu *m, struct pt p) {
   double acc = 0;
-  const struct hp *last;
   if (m->n) {
-    last = &m->h[m->len - 1];
+    const struct hp *last = &m->h[m->len - 1];
     if (p.t <= last->t)
       return; /* cannot happen: pending points have increasing times */
     acc = last->acc + last->u * (double)(p.t - last->t);
@@ -156,57 +234,16 @@ static void commit(struct v2_mmu *m, struct pt p) {
     m->cap = m->cap ? m->cap * 2 : 1024;
     m->h = xreallocarray(m->h, m->cap, sizeof(*m->h));
   }
-  m->h[m->len] = (struct hp){p.t, p.u, acc};
-  last = &m->h[m->len];
-  m->len++;
+  m->h[m->len++] = (struct hp){p.t, p.u, acc};
   m->n++;
   if (!(p.u >= 0))
     m->mono = false;
   else if (p.u > m->umax)
     m->umax = p.u;
-  /* Slack for rounding in the bounds (the values are at most a few 1e10
-   * ns; double rounding errors here are below 1e-4 ns). */
-  double slack = (acc + 1e9) * 1e-9;
-  for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
-    struct win *w = &m->win[k];
-    int64_t s = p.t - w->w;
-    double v, i;
-    if (w->best <= 0)
-      continue; /* already minimal (e.g. a pause longer than the window) */
-    /* The window ending at this point: I(s) <= end_i + umax (s - (end_t - w)),
-     * so it cannot beat best when acc minus that is clearly above it. */
-    if (s >= m->t0 &&
-        !(w->end_ok && m->mono &&
-          acc - (w->end_i + m->umax * (double)(p.t - w->end_t)) >= w->best + slack)) {
-      i = integral(m, s, &w->seg_end, last);
-      v = acc - i;
-      if (v < w->best)
-        w->best = v;
-      w->end_ok = true;
-      w->end_t = p.t;
-      w->end_i = i;
-    }
-    /* Windows starting at earlier breakpoints that now fit; a later start
-     * has I(start + w) >= start_i. */
-    while (w->next_start < m->len) {
-      const struct hp *st = &m->h[w->next_start];
-      if (st->t + w->w > p.t)
-        break;
-      w->next_start++;
-      if (w->start_ok && m->mono && w->start_i - st->acc >= w->best + slack)
-        continue;
-      if (w->seg_start < w->next_start - 1)
-        w->seg_start = w->next_start - 1;
-      i = integral(m, st->t + w->w, &w->seg_start, last);
-      v = i - st->acc;
-      if (v < w->best)
-        w->best = v;
-      w->start_ok = true;
-      w->start_i = i;
-    }
-  }
-  if (m->len == m->cap || !(m->n & 1023))
+  if (m->len == m->cap || !(m->n & 1023)) {
+    windows_advance(m);
     trim(m);
+  }
 }
 
 /* 1/procs(t) as the reference tool has it: the last GOMAXPROCS change
@@ -307,6 +344,7 @@ size_t v2_mmu_finish(struct v2_mmu *m, int64_t t, double ret[TRACE_MMU_WINDOWS])
    * the end (upstream drops such a tail). */
   if (m->n && t > m->h[m->len - 1].t)
     commit(m, (struct pt){t, 0.0});
+  windows_advance(m);
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++)
     ret[k] = -1;
   if (!m->n)
