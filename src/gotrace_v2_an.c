@@ -177,7 +177,7 @@ static void prof_close(struct v2_an *a, struct v2_g *g, int k, int64_t t) {
 /* Blocking profiles (doc 5.3, Go 1.26 rule): an interval opens at the first
  * transition into the profile's state (with the reason it wants) and
  * closes at the next transition into another state. */
-static void prof_track(struct v2_state *s, const struct v2_out *o, struct v2_g *g, int new_state,
+static void prof_track(struct v2_state *s, int64_t t, uint32_t stack, struct v2_g *g, int new_state,
                        int cls) {
   enum {
     NET = 1 << TRACE_PROFILE_NET,
@@ -198,15 +198,14 @@ static void prof_track(struct v2_state *s, const struct v2_out *o, struct v2_g *
   close = g->prof_on & ~same;
   open &= ~g->prof_on;
   for (; close; close &= close - 1) /* in profile order */
-    prof_close(s->an, g, __builtin_ctz(close), o->time);
+    prof_close(s->an, g, __builtin_ctz(close), t);
   g->prof_on &= (uint8_t)same;
   if (open) {
-    uint32_t st =
-        o->stack != V2_IDX_NONE ? v2_gen_global_stack(s->in, s->gen, o->stack) : V2_STACK_EMPTY;
+    uint32_t st = stack != V2_IDX_NONE ? v2_gen_global_stack(s->in, s->gen, stack) : V2_STACK_EMPTY;
     g->prof_on |= (uint8_t)open;
     for (; open; open &= open - 1) {
       int k = __builtin_ctz(open);
-      g->prof_t[k] = o->time;
+      g->prof_t[k] = t;
       g->prof_stack[k] = st;
     }
   }
@@ -230,19 +229,20 @@ static void set_name(struct v2_state *s, struct v2_g *g, uint32_t stack_idx) {
   g->name = 1 + v2_gen_global_string(s->in, s->gen, outer->func);
 }
 
-/* One goroutine state transition (summary.go's Event for goroutines).
- * Inlined into its one caller: it runs for two thirds of all events. */
-static inline __attribute__((always_inline)) void gtrans(struct v2_state *s, const struct v2_out *o,
-                                                         struct v2_g *g, int old, int nw, int cls,
-                                                         uint32_t tstack) {
+/* One goroutine state transition (summary.go's Event for goroutines) at t
+ * on proc p; stack is the event's own stack. Inlined into its one caller:
+ * it runs for two thirds of all events. */
+static inline __attribute__((always_inline)) void gtrans(struct v2_state *s, int64_t t, uint64_t p,
+                                                         uint32_t stack, struct v2_g *g, int old,
+                                                         int nw, int cls, uint32_t tstack) {
   struct v2_an *a = s->an;
-  int64_t t = o->time, from;
+  int64_t from;
   bool was = executing(old), is = executing(nw);
 
-  prof_track(s, o, g, nw, cls);
+  prof_track(s, t, stack, g, nw, cls);
   /* MMU: goroutines doing GC work occupy their P while they execute. */
   if (g->in_assist_mmu && !was && is)
-    g_credit(a, g, o->p);
+    g_credit(a, g, p);
   else if (was && !is)
     g_release(a, g);
   /* GC CPU: close the running parts of worker spans and assists. */
@@ -290,9 +290,9 @@ static inline __attribute__((always_inline)) void gtrans(struct v2_state *s, con
       }
       g->lsc = g->lscb = 0;
       if (g->sys_p != V2_NONE) {
-        struct v2_p *p = v2_p_lookup(s, g->sys_p);
-        if (p)
-          p->sys_g = V2_NONE;
+        struct v2_p *sp = v2_p_lookup(s, g->sys_p);
+        if (sp)
+          sp->sys_g = V2_NONE;
       }
       g->sys_p = V2_NONE;
     }
@@ -326,10 +326,10 @@ static inline __attribute__((always_inline)) void gtrans(struct v2_state *s, con
     v2_an_finalize(s, g, t, true);
     break;
   case GS_SYSCALL: {
-    struct v2_p *p = o->p == V2_NONE ? NULL : v2_p_lookup(s, o->p);
-    if (p)
-      p->sys_g = g->id;
-    g->sys_p = o->p;
+    struct v2_p *pr = p == V2_NONE ? NULL : v2_p_lookup(s, p);
+    if (pr)
+      pr->sys_g = g->id;
+    g->sys_p = p;
     g->lsc = from;
     break;
   }
@@ -345,18 +345,6 @@ static void ptrans(struct v2_state *s, const struct v2_out *o, struct v2_p *p) {
   if (g)
     g->lscb = o->time;
   p->sys_g = V2_NONE;
-}
-
-/* The block/stop reason's class. The GoBlock that GoSwitch implies has
- * no reason (args are zeros; its idx belongs to the GoSwitch event and
- * must not be read), like upstream's. */
-static int reason_class(struct v2_state *s, const struct v2_out *o) {
-  uint32_t i = o->args[0] ? o->idx[0] : V2_IDX_NONE;
-  return i == V2_IDX_NONE ? 0 : v2_str_class(&s->gen->strs[i]);
-}
-
-static uint32_t stack_idx(const struct v2_out *o, int arg) {
-  return o->args[arg] ? o->idx[arg] : V2_IDX_NONE;
 }
 
 /* ---- ranges (sweep per P, mark assist per goroutine) ---- */
@@ -517,9 +505,6 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
   struct v2_an *a = s->an;
   struct v2_g *g = o->subj;
   const uint64_t *x = o->args;
-  uint32_t tstack = V2_IDX_NONE;
-  int cls = 0;
-  bool trans = false;
 
   if (o->time <= s->last_time)
     o->time = s->last_time + 1;
@@ -531,35 +516,6 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
   switch (o->type) {
   case V2_EV_PROCS_CHANGE:
     procs_change(a, o->time, x[0]);
-    break;
-  /* Goroutine transitions: one gtrans call site after the switch, inlined. */
-  case V2_EV_GO_CREATE:
-  case V2_EV_GO_CREATE_BLOCKED:
-  case V2_EV_GO_SYSCALL_BEGIN:
-    tstack = stack_idx(o, 1);
-    trans = true;
-    break;
-  case V2_EV_GO_STOP:
-  case V2_EV_GO_BLOCK:
-    cls = reason_class(s, o);
-    tstack = o->idx == NULL ? V2_IDX_NONE : stack_idx(o, 1);
-    trans = true;
-    break;
-  case V2_EV_GO_STATUS_STACK:
-    tstack = stack_idx(o, 3);
-    trans = true;
-    break;
-  case V2_EV_GO_CREATE_SYSCALL:
-  case V2_EV_GO_START:
-  case V2_EV_GO_DESTROY:
-  case V2_EV_GO_DESTROY_SYSCALL:
-  case V2_EV_GO_UNBLOCK:
-  case V2_EV_GO_SWITCH:
-  case V2_EV_GO_SWITCH_DESTROY:
-  case V2_EV_GO_SYSCALL_END:
-  case V2_EV_GO_SYSCALL_END_BLOCKED:
-  case V2_EV_GO_STATUS:
-    trans = true;
     break;
   case V2_EV_PROC_START:
   case V2_EV_PROC_STOP:
@@ -631,10 +587,25 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
     v2_an_annotation(s, o);
     break;
   }
-  if (trans)
-    gtrans(s, o, g, o->old_state, o->new_state, cls, tstack);
   util_point(s, o->time);
   return 0;
+}
+
+void v2_an_go(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x) {
+  struct v2_an *a = s->an;
+  int cls = 0;
+  if (x.reason != V2_IDX_NONE) {
+    struct v2_str *r = &s->gen->strs[x.reason];
+    cls = r->cls >= 0 ? r->cls : v2_str_class(r);
+  }
+  if (time <= s->last_time)
+    time = s->last_time + 1;
+  s->last_time = time;
+  a->last_ts = time;
+  a->counts[x.type]++;
+  a->events++;
+  gtrans(s, time, p, x.stack, g, x.old, x.nw, cls, x.tstack);
+  util_point(s, time);
 }
 
 void v2_an_heap(struct v2_state *s, uint8_t type, int64_t time, uint64_t bytes) {
