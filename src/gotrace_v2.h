@@ -658,6 +658,15 @@ struct v2_go {
   uint8_t type, old, nw;
 };
 void v2_an_go(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+/* The same for the frequent (old, new) pairs, with the states as constants:
+ * runnable -> running, running -> runnable / waiting / syscall, waiting ->
+ * runnable, syscall -> running. */
+void v2_an_go_start(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+void v2_an_go_stop(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+void v2_an_go_block(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+void v2_an_go_unblock(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+void v2_an_go_syscall(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+void v2_an_go_sysret(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
 static inline bool v2_is_go_transition(uint8_t type) {
   return (type >= V2_EV_GO_CREATE && type <= V2_EV_GO_STATUS) ||
          (type >= V2_EV_GO_SWITCH && type <= V2_EV_GO_STATUS_STACK);
@@ -687,7 +696,20 @@ v2_emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, const struc
     x.type = type;
     x.old = (uint8_t)old_state;
     x.nw = (uint8_t)new_state;
-    v2_an_go(s, ev->time, c->p, subj, x);
+    if (old_state == GS_RUNNABLE && new_state == GS_RUNNING)
+      v2_an_go_start(s, ev->time, c->p, subj, x);
+    else if (old_state == GS_RUNNING && new_state == GS_RUNNABLE)
+      v2_an_go_stop(s, ev->time, c->p, subj, x);
+    else if (old_state == GS_RUNNING && new_state == GS_WAITING)
+      v2_an_go_block(s, ev->time, c->p, subj, x);
+    else if (old_state == GS_WAITING && new_state == GS_RUNNABLE)
+      v2_an_go_unblock(s, ev->time, c->p, subj, x);
+    else if (old_state == GS_RUNNING && new_state == GS_SYSCALL)
+      v2_an_go_syscall(s, ev->time, c->p, subj, x);
+    else if (old_state == GS_SYSCALL && new_state == GS_RUNNING)
+      v2_an_go_sysret(s, ev->time, c->p, subj, x);
+    else
+      v2_an_go(s, ev->time, c->p, subj, x);
     return 1;
   }
   o.type = type;

@@ -591,7 +591,11 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
   return 0;
 }
 
-void v2_an_go(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x) {
+/* v2_an_go's body; old and nw are constants in the specialised copies
+ * below, which lets the compiler drop most of gtrans' tests. */
+static inline __attribute__((always_inline)) void go_event(struct v2_state *s, int64_t time,
+                                                           uint64_t p, struct v2_g *g,
+                                                           struct v2_go x, int old, int nw) {
   struct v2_an *a = s->an;
   int cls = 0;
   if (x.reason != V2_IDX_NONE) {
@@ -604,8 +608,38 @@ void v2_an_go(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, stru
   a->last_ts = time;
   a->counts[x.type]++;
   a->events++;
-  gtrans(s, time, p, x.stack, g, x.old, x.nw, cls, x.tstack);
+  gtrans(s, time, p, x.stack, g, old, nw, cls, x.tstack);
   util_point(s, time);
+}
+
+void v2_an_go(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x) {
+  go_event(s, time, p, g, x, x.old, x.nw);
+}
+
+void v2_an_go_start(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x) {
+  go_event(s, time, p, g, x, GS_RUNNABLE, GS_RUNNING);
+}
+
+void v2_an_go_stop(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x) {
+  go_event(s, time, p, g, x, GS_RUNNING, GS_RUNNABLE);
+}
+
+void v2_an_go_block(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x) {
+  go_event(s, time, p, g, x, GS_RUNNING, GS_WAITING);
+}
+
+void v2_an_go_unblock(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g,
+                      struct v2_go x) {
+  go_event(s, time, p, g, x, GS_WAITING, GS_RUNNABLE);
+}
+
+void v2_an_go_syscall(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g,
+                      struct v2_go x) {
+  go_event(s, time, p, g, x, GS_RUNNING, GS_SYSCALL);
+}
+
+void v2_an_go_sysret(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x) {
+  go_event(s, time, p, g, x, GS_SYSCALL, GS_RUNNING);
 }
 
 void v2_an_heap(struct v2_state *s, uint8_t type, int64_t time, uint64_t bytes) {
