@@ -219,8 +219,15 @@ static void trim(struct v2_mmu *m) {
   }
 }
 
+/* The windows over a batch of points, then the history trimmed. Out of
+ * line: commit() runs for every point and must stay small. */
+static __attribute__((noinline)) void batch(struct v2_mmu *m) {
+  windows_advance(m);
+  trim(m);
+}
+
 /* Appends a point; the windows are evaluated in batches. */
-static void commit(struct v2_mmu *m, struct pt p) {
+static inline void commit(struct v2_mmu *m, struct pt p) {
   double acc = 0;
   if (m->n) {
     const struct hp *last = &m->h[m->len - 1];
@@ -240,10 +247,8 @@ static void commit(struct v2_mmu *m, struct pt p) {
     m->mono = false;
   else if (p.u > m->umax)
     m->umax = p.u;
-  if (m->len == m->cap || !(m->n & 1023)) {
-    windows_advance(m);
-    trim(m);
-  }
+  if (m->len == m->cap || !(m->n & 1023))
+    batch(m);
 }
 
 /* 1/procs(t) as the reference tool has it: the last GOMAXPROCS change
