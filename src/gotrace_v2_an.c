@@ -176,9 +176,10 @@ static void prof_close(struct v2_an *a, struct v2_g *g, int k, int64_t t) {
 
 /* Blocking profiles (doc 5.3, Go 1.26 rule): an interval opens at the first
  * transition into the profile's state (with the reason it wants) and
- * closes at the next transition into another state. */
-static void prof_track(struct v2_state *s, int64_t t, uint32_t stack, struct v2_g *g, int new_state,
-                       int cls) {
+ * closes at the next transition into another state. Inline: with the new
+ * state a constant most of it folds away. */
+static inline __attribute__((always_inline)) void
+prof_track(struct v2_state *s, int64_t t, uint32_t stack, struct v2_g *g, int new_state, int cls) {
   enum {
     NET = 1 << TRACE_PROFILE_NET,
     SYNC = 1 << TRACE_PROFILE_SYNC,
