@@ -155,19 +155,25 @@ void v2_an_finalize(struct v2_state *s, struct v2_g *g, int64_t t, bool trig) {
   g->lb_cls = 0;
 }
 
-static void prof_close(struct v2_an *a, struct v2_g *g, int k, int64_t t) {
+static __attribute__((noinline)) void prof_grow(struct v2_prof *pr, uint32_t st) {
+  size_t cap = pr->cap ? pr->cap : 256;
+  while (cap <= st)
+    cap *= 2;
+  pr->count = xreallocarray(pr->count, cap, sizeof(*pr->count));
+  pr->ns = xreallocarray(pr->ns, cap, sizeof(*pr->ns));
+  memset(pr->count + pr->cap, 0, (cap - pr->cap) * sizeof(*pr->count));
+  memset(pr->ns + pr->cap, 0, (cap - pr->cap) * sizeof(*pr->ns));
+  pr->cap = cap;
+}
+
+/* Inline (with the growth out of line): a goroutine transition closes a
+ * profile interval more often than not. */
+static inline __attribute__((always_inline)) void prof_close(struct v2_an *a, struct v2_g *g, int k,
+                                                             int64_t t) {
   struct v2_prof *pr = &a->prof[k];
   uint32_t st = g->prof_stack[k];
-  if (st >= pr->cap) {
-    size_t cap = pr->cap ? pr->cap : 256;
-    while (cap <= st)
-      cap *= 2;
-    pr->count = xreallocarray(pr->count, cap, sizeof(*pr->count));
-    pr->ns = xreallocarray(pr->ns, cap, sizeof(*pr->ns));
-    memset(pr->count + pr->cap, 0, (cap - pr->cap) * sizeof(*pr->count));
-    memset(pr->ns + pr->cap, 0, (cap - pr->cap) * sizeof(*pr->ns));
-    pr->cap = cap;
-  }
+  if (st >= pr->cap)
+    prof_grow(pr, st);
   pr->count[st]++;
   pr->ns[st] += t - g->prof_t[k];
   pr->total_count++;
@@ -212,12 +218,11 @@ prof_track(struct v2_state *s, int64_t t, uint32_t stack, struct v2_g *g, int ne
   }
 }
 
-static void set_name(struct v2_state *s, struct v2_g *g, uint32_t stack_idx) {
+static __attribute__((noinline)) void set_name_from(struct v2_state *s, struct v2_g *g,
+                                                    uint32_t stack_idx) {
   const struct v2_stack *st;
   const struct v2_frame *outer;
   const struct v2_str *fn;
-  if (g->name || stack_idx == V2_IDX_NONE)
-    return;
   st = &s->gen->stacks[stack_idx];
   if (!st->n)
     return;
@@ -228,6 +233,13 @@ static void set_name(struct v2_state *s, struct v2_g *g, uint32_t stack_idx) {
   if (!fn->len)
     return;
   g->name = 1 + v2_gen_global_string(s->in, s->gen, outer->func);
+}
+
+/* Names the goroutine's group after its first stack's outermost function;
+ * most goroutines have their name already. */
+static inline void set_name(struct v2_state *s, struct v2_g *g, uint32_t stack_idx) {
+  if (!g->name && stack_idx != V2_IDX_NONE)
+    set_name_from(s, g, stack_idx);
 }
 
 /* One goroutine state transition (summary.go's Event for goroutines) at t
