@@ -659,14 +659,16 @@ struct v2_go {
 };
 void v2_an_go(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
 /* The same for the frequent (old, new) pairs, with the states as constants:
- * runnable -> running, running -> runnable / waiting / syscall, waiting ->
- * runnable, syscall -> running. */
+ * runnable -> running, running -> runnable / waiting / syscall / gone,
+ * waiting -> runnable, syscall -> running, created -> runnable. */
 void v2_an_go_start(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
 void v2_an_go_stop(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
 void v2_an_go_block(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
 void v2_an_go_unblock(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
 void v2_an_go_syscall(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
 void v2_an_go_sysret(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+void v2_an_go_create(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+void v2_an_go_destroy(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
 static inline bool v2_is_go_transition(uint8_t type) {
   return (type >= V2_EV_GO_CREATE && type <= V2_EV_GO_STATUS) ||
          (type >= V2_EV_GO_SWITCH && type <= V2_EV_GO_STATUS_STACK);
@@ -708,6 +710,10 @@ v2_emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, const struc
       v2_an_go_syscall(s, ev->time, c->p, subj, x);
     else if (old_state == GS_SYSCALL && new_state == GS_RUNNING)
       v2_an_go_sysret(s, ev->time, c->p, subj, x);
+    else if (old_state == GS_NOTEXIST && new_state == GS_RUNNABLE)
+      v2_an_go_create(s, ev->time, c->p, subj, x);
+    else if (old_state == GS_RUNNING && new_state == GS_NOTEXIST)
+      v2_an_go_destroy(s, ev->time, c->p, subj, x);
     else
       v2_an_go(s, ev->time, c->p, subj, x);
     return 1;

@@ -655,6 +655,15 @@ void v2_an_go_sysret(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *
   go_event(s, time, p, g, x, GS_SYSCALL, GS_RUNNING);
 }
 
+void v2_an_go_create(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x) {
+  go_event(s, time, p, g, x, GS_NOTEXIST, GS_RUNNABLE);
+}
+
+void v2_an_go_destroy(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g,
+                      struct v2_go x) {
+  go_event(s, time, p, g, x, GS_RUNNING, GS_NOTEXIST);
+}
+
 void v2_an_heap(struct v2_state *s, uint8_t type, int64_t time, uint64_t bytes) {
   struct v2_an *a = s->an;
   int64_t v = (int64_t)(bytes & INT64_MAX);
