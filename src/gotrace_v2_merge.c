@@ -184,9 +184,8 @@ static struct hent heap_pop(struct merge *mg) {
 }
 
 /* After an advance: load the thread's next event and requeue it. */
-static inline __attribute__((always_inline)) int requeue(struct merge *mg, uint32_t idx,
-                                                         bool at_top) {
-  struct cursor *c = &mg->cur[idx];
+static inline __attribute__((always_inline)) int requeue(struct merge *mg, struct cursor *c,
+                                                         uint32_t idx, bool at_top) {
   int rc = cursor_next(mg, c);
   if (rc < 0)
     return rc;
@@ -265,6 +264,10 @@ static int merge_generation(struct merge *mg) {
   }
   if (g->n_cpu > 1)
     qsort(g->cpu, g->n_cpu, sizeof(*g->cpu), cmp_cpu);
+  /* The first generation with events: the state machine treats what it
+   * sees there as present since the start. */
+  if (!s->initial_gen && mg->n_heap)
+    s->initial_gen = g->num;
 
   /* Time of the next CPU sample, INT64_MAX when there is none. */
   int64_t cpu_t = g->n_cpu ? g->cpu[0].time : INT64_MAX;
@@ -294,7 +297,7 @@ static int merge_generation(struct merge *mg) {
       if (rc < 0)
         return rc;
       if (rc > 0) {
-        rc = requeue(mg, mg->heap[0].idx, true);
+        rc = requeue(mg, c, mg->heap[0].idx, true);
         if (rc < 0)
           return rc;
         continue;
@@ -310,7 +313,7 @@ static int merge_generation(struct merge *mg) {
       if (rc < 0)
         return rc;
       if (rc > 0) {
-        rc = requeue(mg, idx, false);
+        rc = requeue(mg, c, idx, false);
         if (rc < 0)
           return rc;
         done = true;
