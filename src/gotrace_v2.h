@@ -645,8 +645,8 @@ int v2_sweep(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
 int v2_go_range(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
 
 /* gotrace_v2_an.c */
-/* Every ordered event but the goroutine transitions (v2_an_go), in order.
- * May fail on inconsistent input. */
+/* Every ordered event but the goroutine transitions (v2_an_go) and mark
+ * assists (v2_an_assist), in order. May fail on inconsistent input. */
 int v2_an_event(struct v2_state *s, struct v2_out *o);
 /* A goroutine transition (two thirds of all events) goes straight to
  * v2_an_go, without a struct v2_out and a second switch on the type; this
@@ -669,6 +669,8 @@ void v2_an_go_syscall(struct v2_state *s, int64_t time, uint64_t p, struct v2_g 
 void v2_an_go_sysret(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
 void v2_an_go_create(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
 void v2_an_go_destroy(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+/* GCMarkAssistActive/Begin/End of goroutine g (a tenth of all events). */
+void v2_an_assist(struct v2_state *s, uint8_t type, int64_t time, uint64_t p, struct v2_g *g);
 static inline bool v2_is_go_transition(uint8_t type) {
   return (type >= V2_EV_GO_CREATE && type <= V2_EV_GO_STATUS) ||
          (type >= V2_EV_GO_SWITCH && type <= V2_EV_GO_STATUS_STACK);
@@ -716,6 +718,10 @@ v2_emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, const struc
       v2_an_go_destroy(s, ev->time, c->p, subj, x);
     else
       v2_an_go(s, ev->time, c->p, subj, x);
+    return 1;
+  }
+  if (type >= V2_EV_GC_ASSIST_ACTIVE && type <= V2_EV_GC_ASSIST_END) {
+    v2_an_assist(s, type, ev->time, c->p, subj);
     return 1;
   }
   o.type = type;

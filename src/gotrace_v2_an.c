@@ -417,29 +417,29 @@ static void sweep_event(struct v2_state *s, const struct v2_out *o) {
   }
 }
 
-static void assist_event(struct v2_state *s, const struct v2_out *o) {
+static inline void assist_event(struct v2_state *s, uint8_t type, int64_t time, uint64_t p,
+                                struct v2_g *g) {
   struct v2_an *a = s->an;
-  struct v2_g *g = o->subj;
   bool first = a->held;
-  if (o->type == V2_EV_GC_ASSIST_END) {
-    range_close(&g->lr_assist, &g->assist, o->time);
+  if (type == V2_EV_GC_ASSIST_END) {
+    range_close(&g->lr_assist, &g->assist, time);
     if (g->assist_since)
-      a->gc_cpu += o->time - g->assist_since;
+      a->gc_cpu += time - g->assist_since;
     g->assist_since = 0;
     g->in_assist_mmu = false;
     if (!g->bg_running)
       g_release(a, g);
     return;
   }
-  bool active = o->type == V2_EV_GC_ASSIST_ACTIVE;
-  range_open(a, &g->lr_assist, &g->assist, active, o->time);
+  bool active = type == V2_EV_GC_ASSIST_ACTIVE;
+  range_open(a, &g->lr_assist, &g->assist, active, time);
   if (active && !first)
     return;
   if (executing(g->astate)) {
-    g->assist_since = active ? a->sync_ts : o->time;
+    g->assist_since = active ? a->sync_ts : time;
     if (active)
       retro_subtract(a);
-    g_credit(a, g, o->p);
+    g_credit(a, g, p);
   }
   g->in_assist_mmu = true;
 }
@@ -577,11 +577,6 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
   case V2_EV_GC_SWEEP_END:
     sweep_event(s, o);
     break;
-  case V2_EV_GC_ASSIST_ACTIVE:
-  case V2_EV_GC_ASSIST_BEGIN:
-  case V2_EV_GC_ASSIST_END:
-    assist_event(s, o);
-    break;
   case V2_EV_GO_LABEL:
     if (o->idx[0] != V2_IDX_NONE && (v2_str_class(&s->gen->strs[o->idx[0]]) & V2_CLS_GC_LABEL)) {
       g = v2_g_lookup(s, o->g);
@@ -662,6 +657,18 @@ void v2_an_go_create(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *
 void v2_an_go_destroy(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g,
                       struct v2_go x) {
   go_event(s, time, p, g, x, GS_RUNNING, GS_NOTEXIST);
+}
+
+void v2_an_assist(struct v2_state *s, uint8_t type, int64_t time, uint64_t p, struct v2_g *g) {
+  struct v2_an *a = s->an;
+  if (time <= s->last_time)
+    time = s->last_time + 1;
+  s->last_time = time;
+  a->last_ts = time;
+  a->counts[type]++;
+  a->events++;
+  assist_event(s, type, time, p, g);
+  util_point(s, time);
 }
 
 void v2_an_heap(struct v2_state *s, uint8_t type, int64_t time, uint64_t bytes) {
