@@ -125,6 +125,10 @@ struct trace_summary {
   char *mmu_error;           /* why, when not computable (NULL otherwise) */
   struct trace_annotation *annotations;
   size_t n_annotations;
+  /* NULL: every profile frame owns its function and file strings. Else
+   * they all point into this one block (a parser's string table), freed
+   * with it by trace_summary_done: no allocation per frame. */
+  char *frame_strings;
 };
 
 void trace_summary_init(struct trace_summary *s);

@@ -37,10 +37,15 @@ void trace_summary_done(struct trace_summary *s) {
   }
   free(s->groups);
   for (int k = 0; k < TRACE_PROFILE_COUNT; k++) {
-    for (size_t i = 0; i < s->profiles[k].n_samples; i++)
-      trace_stack_done(&s->profiles[k].samples[i].stack);
+    for (size_t i = 0; i < s->profiles[k].n_samples; i++) {
+      if (s->frame_strings)
+        free(s->profiles[k].samples[i].stack.frames);
+      else
+        trace_stack_done(&s->profiles[k].samples[i].stack);
+    }
     free(s->profiles[k].samples);
   }
+  free(s->frame_strings);
   free(s->mmu_error);
   for (size_t i = 0; i < s->n_annotations; i++) {
     free(s->annotations[i].kind);

@@ -645,8 +645,40 @@ int v2_sweep(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
 int v2_go_range(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c);
 
 /* gotrace_v2_an.c */
-/* Every ordered event, in order. May fail on inconsistent input. */
+/* Every ordered event but the goroutine transitions (v2_an_go) and mark
+ * assists (v2_an_assist), in order. May fail on inconsistent input. */
 int v2_an_event(struct v2_state *s, struct v2_out *o);
+/* A goroutine transition (two thirds of all events) goes straight to
+ * v2_an_go, without a struct v2_out and a second switch on the type; this
+ * fits in two registers. Generation indices, V2_IDX_NONE = none. */
+struct v2_go {
+  uint32_t stack;  /* the event's own stack */
+  uint32_t tstack; /* the stack that names the goroutine's group */
+  uint32_t reason; /* GoStop/GoBlock reason string */
+  uint8_t type, old, nw;
+};
+void v2_an_go(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+/* The same for the frequent (old, new) pairs, with the states as constants:
+ * runnable -> running, running -> runnable / waiting / syscall / gone,
+ * waiting -> runnable, syscall -> running, created -> runnable. */
+void v2_an_go_start(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+void v2_an_go_stop(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+void v2_an_go_block(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+void v2_an_go_unblock(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+void v2_an_go_syscall(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+void v2_an_go_sysret(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+void v2_an_go_create(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+void v2_an_go_destroy(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
+/* GCMarkAssistActive/Begin/End of goroutine g (a tenth of all events). */
+void v2_an_assist(struct v2_state *s, uint8_t type, int64_t time, uint64_t p, struct v2_g *g);
+static inline bool v2_is_go_transition(uint8_t type) {
+  return (type >= V2_EV_GO_CREATE && type <= V2_EV_GO_STATUS) ||
+         (type >= V2_EV_GO_SWITCH && type <= V2_EV_GO_STATUS_STACK);
+}
+/* Argument i's generation index when the argument is not 0. */
+static inline uint32_t v2_arg_idx(const uint64_t *args, const uint32_t *idx, int i) {
+  return args[i] ? idx[i] : V2_IDX_NONE;
+}
 /* Hands an event to the analysis; 1 on success. Inline: every event
  * passes here, and the callers' constants fold into the record. */
 static inline __attribute__((always_inline)) int
@@ -655,6 +687,43 @@ v2_emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, const struc
         const struct v2_out *extra) {
   struct v2_out o;
   int sa = v2_spec_table[type].stack_arg, rc;
+  if (v2_is_go_transition(type)) {
+    struct v2_go x;
+    bool stack1 = type == V2_EV_GO_CREATE || type == V2_EV_GO_CREATE_BLOCKED ||
+                  type == V2_EV_GO_SYSCALL_BEGIN || type == V2_EV_GO_STOP || type == V2_EV_GO_BLOCK;
+    x.stack = sa >= 0 ? v2_arg_idx(args, ev->idx, sa) : V2_IDX_NONE;
+    x.tstack = stack1                          ? v2_arg_idx(args, ev->idx, 1)
+               : type == V2_EV_GO_STATUS_STACK ? v2_arg_idx(args, ev->idx, 3)
+                                               : V2_IDX_NONE;
+    x.reason = type == V2_EV_GO_STOP || type == V2_EV_GO_BLOCK ? v2_arg_idx(args, ev->idx, 0)
+                                                               : V2_IDX_NONE;
+    x.type = type;
+    x.old = (uint8_t)old_state;
+    x.nw = (uint8_t)new_state;
+    if (old_state == GS_RUNNABLE && new_state == GS_RUNNING)
+      v2_an_go_start(s, ev->time, c->p, subj, x);
+    else if (old_state == GS_RUNNING && new_state == GS_RUNNABLE)
+      v2_an_go_stop(s, ev->time, c->p, subj, x);
+    else if (old_state == GS_RUNNING && new_state == GS_WAITING)
+      v2_an_go_block(s, ev->time, c->p, subj, x);
+    else if (old_state == GS_WAITING && new_state == GS_RUNNABLE)
+      v2_an_go_unblock(s, ev->time, c->p, subj, x);
+    else if (old_state == GS_RUNNING && new_state == GS_SYSCALL)
+      v2_an_go_syscall(s, ev->time, c->p, subj, x);
+    else if (old_state == GS_SYSCALL && new_state == GS_RUNNING)
+      v2_an_go_sysret(s, ev->time, c->p, subj, x);
+    else if (old_state == GS_NOTEXIST && new_state == GS_RUNNABLE)
+      v2_an_go_create(s, ev->time, c->p, subj, x);
+    else if (old_state == GS_RUNNING && new_state == GS_NOTEXIST)
+      v2_an_go_destroy(s, ev->time, c->p, subj, x);
+    else
+      v2_an_go(s, ev->time, c->p, subj, x);
+    return 1;
+  }
+  if (type >= V2_EV_GC_ASSIST_ACTIVE && type <= V2_EV_GC_ASSIST_END) {
+    v2_an_assist(s, type, ev->time, c->p, subj);
+    return 1;
+  }
   o.type = type;
   o.time = ev->time;
   o.g = c->g;
@@ -710,7 +779,12 @@ struct v2_groups *v2_groups_new(void);
 struct v2_groups *v2_groups_free(struct v2_groups *gs);
 void v2_groups_add(struct v2_groups *gs, uint32_t name, const struct trace_goroutine *g);
 void v2_groups_build(struct v2_groups *gs, const struct v2_intern *in, struct trace_summary *ret);
+/* The summary's profile stacks share the interned strings: seal (no more
+ * strings may be interned), convert the stacks (their frames point into
+ * the block), then take the block for trace_summary.frame_strings. */
+void v2_intern_seal(struct v2_intern *in);
 void v2_intern_stack_to_trace(const struct v2_intern *in, uint32_t stack, struct trace_stack *ret);
+char *v2_intern_take_strings(struct v2_intern *in);
 size_t v2_intern_stacks(const struct v2_intern *in);
 size_t v2_intern_strings(const struct v2_intern *in);
 

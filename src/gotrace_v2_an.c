@@ -155,19 +155,25 @@ void v2_an_finalize(struct v2_state *s, struct v2_g *g, int64_t t, bool trig) {
   g->lb_cls = 0;
 }
 
-static void prof_close(struct v2_an *a, struct v2_g *g, int k, int64_t t) {
+static __attribute__((noinline)) void prof_grow(struct v2_prof *pr, uint32_t st) {
+  size_t cap = pr->cap ? pr->cap : 256;
+  while (cap <= st)
+    cap *= 2;
+  pr->count = xreallocarray(pr->count, cap, sizeof(*pr->count));
+  pr->ns = xreallocarray(pr->ns, cap, sizeof(*pr->ns));
+  memset(pr->count + pr->cap, 0, (cap - pr->cap) * sizeof(*pr->count));
+  memset(pr->ns + pr->cap, 0, (cap - pr->cap) * sizeof(*pr->ns));
+  pr->cap = cap;
+}
+
+/* Inline (with the growth out of line): a goroutine transition closes a
+ * profile interval more often than not. */
+static inline __attribute__((always_inline)) void prof_close(struct v2_an *a, struct v2_g *g, int k,
+                                                             int64_t t) {
   struct v2_prof *pr = &a->prof[k];
   uint32_t st = g->prof_stack[k];
-  if (st >= pr->cap) {
-    size_t cap = pr->cap ? pr->cap : 256;
-    while (cap <= st)
-      cap *= 2;
-    pr->count = xreallocarray(pr->count, cap, sizeof(*pr->count));
-    pr->ns = xreallocarray(pr->ns, cap, sizeof(*pr->ns));
-    memset(pr->count + pr->cap, 0, (cap - pr->cap) * sizeof(*pr->count));
-    memset(pr->ns + pr->cap, 0, (cap - pr->cap) * sizeof(*pr->ns));
-    pr->cap = cap;
-  }
+  if (st >= pr->cap)
+    prof_grow(pr, st);
   pr->count[st]++;
   pr->ns[st] += t - g->prof_t[k];
   pr->total_count++;
@@ -176,9 +182,10 @@ static void prof_close(struct v2_an *a, struct v2_g *g, int k, int64_t t) {
 
 /* Blocking profiles (doc 5.3, Go 1.26 rule): an interval opens at the first
  * transition into the profile's state (with the reason it wants) and
- * closes at the next transition into another state. */
-static void prof_track(struct v2_state *s, const struct v2_out *o, struct v2_g *g, int new_state,
-                       int cls) {
+ * closes at the next transition into another state. Inline: with the new
+ * state a constant most of it folds away. */
+static inline __attribute__((always_inline)) void
+prof_track(struct v2_state *s, int64_t t, uint32_t stack, struct v2_g *g, int new_state, int cls) {
   enum {
     NET = 1 << TRACE_PROFILE_NET,
     SYNC = 1 << TRACE_PROFILE_SYNC,
@@ -198,26 +205,24 @@ static void prof_track(struct v2_state *s, const struct v2_out *o, struct v2_g *
   close = g->prof_on & ~same;
   open &= ~g->prof_on;
   for (; close; close &= close - 1) /* in profile order */
-    prof_close(s->an, g, __builtin_ctz(close), o->time);
+    prof_close(s->an, g, __builtin_ctz(close), t);
   g->prof_on &= (uint8_t)same;
   if (open) {
-    uint32_t st =
-        o->stack != V2_IDX_NONE ? v2_gen_global_stack(s->in, s->gen, o->stack) : V2_STACK_EMPTY;
+    uint32_t st = stack != V2_IDX_NONE ? v2_gen_global_stack(s->in, s->gen, stack) : V2_STACK_EMPTY;
     g->prof_on |= (uint8_t)open;
     for (; open; open &= open - 1) {
       int k = __builtin_ctz(open);
-      g->prof_t[k] = o->time;
+      g->prof_t[k] = t;
       g->prof_stack[k] = st;
     }
   }
 }
 
-static void set_name(struct v2_state *s, struct v2_g *g, uint32_t stack_idx) {
+static __attribute__((noinline)) void set_name_from(struct v2_state *s, struct v2_g *g,
+                                                    uint32_t stack_idx) {
   const struct v2_stack *st;
   const struct v2_frame *outer;
   const struct v2_str *fn;
-  if (g->name || stack_idx == V2_IDX_NONE)
-    return;
   st = &s->gen->stacks[stack_idx];
   if (!st->n)
     return;
@@ -230,19 +235,27 @@ static void set_name(struct v2_state *s, struct v2_g *g, uint32_t stack_idx) {
   g->name = 1 + v2_gen_global_string(s->in, s->gen, outer->func);
 }
 
-/* One goroutine state transition (summary.go's Event for goroutines).
- * Inlined into its one caller: it runs for two thirds of all events. */
-static inline __attribute__((always_inline)) void gtrans(struct v2_state *s, const struct v2_out *o,
-                                                         struct v2_g *g, int old, int nw, int cls,
-                                                         uint32_t tstack) {
+/* Names the goroutine's group after its first stack's outermost function;
+ * most goroutines have their name already. */
+static inline void set_name(struct v2_state *s, struct v2_g *g, uint32_t stack_idx) {
+  if (!g->name && stack_idx != V2_IDX_NONE)
+    set_name_from(s, g, stack_idx);
+}
+
+/* One goroutine state transition (summary.go's Event for goroutines) at t
+ * on proc p; stack is the event's own stack. Inlined into its one caller:
+ * it runs for two thirds of all events. */
+static inline __attribute__((always_inline)) void gtrans(struct v2_state *s, int64_t t, uint64_t p,
+                                                         uint32_t stack, struct v2_g *g, int old,
+                                                         int nw, int cls, uint32_t tstack) {
   struct v2_an *a = s->an;
-  int64_t t = o->time, from;
+  int64_t from;
   bool was = executing(old), is = executing(nw);
 
-  prof_track(s, o, g, nw, cls);
+  prof_track(s, t, stack, g, nw, cls);
   /* MMU: goroutines doing GC work occupy their P while they execute. */
   if (g->in_assist_mmu && !was && is)
-    g_credit(a, g, o->p);
+    g_credit(a, g, p);
   else if (was && !is)
     g_release(a, g);
   /* GC CPU: close the running parts of worker spans and assists. */
@@ -290,9 +303,9 @@ static inline __attribute__((always_inline)) void gtrans(struct v2_state *s, con
       }
       g->lsc = g->lscb = 0;
       if (g->sys_p != V2_NONE) {
-        struct v2_p *p = v2_p_lookup(s, g->sys_p);
-        if (p)
-          p->sys_g = V2_NONE;
+        struct v2_p *sp = v2_p_lookup(s, g->sys_p);
+        if (sp)
+          sp->sys_g = V2_NONE;
       }
       g->sys_p = V2_NONE;
     }
@@ -326,10 +339,10 @@ static inline __attribute__((always_inline)) void gtrans(struct v2_state *s, con
     v2_an_finalize(s, g, t, true);
     break;
   case GS_SYSCALL: {
-    struct v2_p *p = o->p == V2_NONE ? NULL : v2_p_lookup(s, o->p);
-    if (p)
-      p->sys_g = g->id;
-    g->sys_p = o->p;
+    struct v2_p *pr = p == V2_NONE ? NULL : v2_p_lookup(s, p);
+    if (pr)
+      pr->sys_g = g->id;
+    g->sys_p = p;
     g->lsc = from;
     break;
   }
@@ -345,18 +358,6 @@ static void ptrans(struct v2_state *s, const struct v2_out *o, struct v2_p *p) {
   if (g)
     g->lscb = o->time;
   p->sys_g = V2_NONE;
-}
-
-/* The block/stop reason's class. The GoBlock that GoSwitch implies has
- * no reason (args are zeros; its idx belongs to the GoSwitch event and
- * must not be read), like upstream's. */
-static int reason_class(struct v2_state *s, const struct v2_out *o) {
-  uint32_t i = o->args[0] ? o->idx[0] : V2_IDX_NONE;
-  return i == V2_IDX_NONE ? 0 : v2_str_class(&s->gen->strs[i]);
-}
-
-static uint32_t stack_idx(const struct v2_out *o, int arg) {
-  return o->args[arg] ? o->idx[arg] : V2_IDX_NONE;
 }
 
 /* ---- ranges (sweep per P, mark assist per goroutine) ---- */
@@ -416,29 +417,29 @@ static void sweep_event(struct v2_state *s, const struct v2_out *o) {
   }
 }
 
-static void assist_event(struct v2_state *s, const struct v2_out *o) {
+static inline void assist_event(struct v2_state *s, uint8_t type, int64_t time, uint64_t p,
+                                struct v2_g *g) {
   struct v2_an *a = s->an;
-  struct v2_g *g = o->subj;
   bool first = a->held;
-  if (o->type == V2_EV_GC_ASSIST_END) {
-    range_close(&g->lr_assist, &g->assist, o->time);
+  if (type == V2_EV_GC_ASSIST_END) {
+    range_close(&g->lr_assist, &g->assist, time);
     if (g->assist_since)
-      a->gc_cpu += o->time - g->assist_since;
+      a->gc_cpu += time - g->assist_since;
     g->assist_since = 0;
     g->in_assist_mmu = false;
     if (!g->bg_running)
       g_release(a, g);
     return;
   }
-  bool active = o->type == V2_EV_GC_ASSIST_ACTIVE;
-  range_open(a, &g->lr_assist, &g->assist, active, o->time);
+  bool active = type == V2_EV_GC_ASSIST_ACTIVE;
+  range_open(a, &g->lr_assist, &g->assist, active, time);
   if (active && !first)
     return;
   if (executing(g->astate)) {
-    g->assist_since = active ? a->sync_ts : o->time;
+    g->assist_since = active ? a->sync_ts : time;
     if (active)
       retro_subtract(a);
-    g_credit(a, g, o->p);
+    g_credit(a, g, p);
   }
   g->in_assist_mmu = true;
 }
@@ -517,9 +518,6 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
   struct v2_an *a = s->an;
   struct v2_g *g = o->subj;
   const uint64_t *x = o->args;
-  uint32_t tstack = V2_IDX_NONE;
-  int cls = 0;
-  bool trans = false;
 
   if (o->time <= s->last_time)
     o->time = s->last_time + 1;
@@ -531,35 +529,6 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
   switch (o->type) {
   case V2_EV_PROCS_CHANGE:
     procs_change(a, o->time, x[0]);
-    break;
-  /* Goroutine transitions: one gtrans call site after the switch, inlined. */
-  case V2_EV_GO_CREATE:
-  case V2_EV_GO_CREATE_BLOCKED:
-  case V2_EV_GO_SYSCALL_BEGIN:
-    tstack = stack_idx(o, 1);
-    trans = true;
-    break;
-  case V2_EV_GO_STOP:
-  case V2_EV_GO_BLOCK:
-    cls = reason_class(s, o);
-    tstack = o->idx == NULL ? V2_IDX_NONE : stack_idx(o, 1);
-    trans = true;
-    break;
-  case V2_EV_GO_STATUS_STACK:
-    tstack = stack_idx(o, 3);
-    trans = true;
-    break;
-  case V2_EV_GO_CREATE_SYSCALL:
-  case V2_EV_GO_START:
-  case V2_EV_GO_DESTROY:
-  case V2_EV_GO_DESTROY_SYSCALL:
-  case V2_EV_GO_UNBLOCK:
-  case V2_EV_GO_SWITCH:
-  case V2_EV_GO_SWITCH_DESTROY:
-  case V2_EV_GO_SYSCALL_END:
-  case V2_EV_GO_SYSCALL_END_BLOCKED:
-  case V2_EV_GO_STATUS:
-    trans = true;
     break;
   case V2_EV_PROC_START:
   case V2_EV_PROC_STOP:
@@ -608,11 +577,6 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
   case V2_EV_GC_SWEEP_END:
     sweep_event(s, o);
     break;
-  case V2_EV_GC_ASSIST_ACTIVE:
-  case V2_EV_GC_ASSIST_BEGIN:
-  case V2_EV_GC_ASSIST_END:
-    assist_event(s, o);
-    break;
   case V2_EV_GO_LABEL:
     if (o->idx[0] != V2_IDX_NONE && (v2_str_class(&s->gen->strs[o->idx[0]]) & V2_CLS_GC_LABEL)) {
       g = v2_g_lookup(s, o->g);
@@ -631,10 +595,80 @@ int v2_an_event(struct v2_state *s, struct v2_out *o) {
     v2_an_annotation(s, o);
     break;
   }
-  if (trans)
-    gtrans(s, o, g, o->old_state, o->new_state, cls, tstack);
   util_point(s, o->time);
   return 0;
+}
+
+/* v2_an_go's body; old and nw are constants in the specialised copies
+ * below, which lets the compiler drop most of gtrans' tests. */
+static inline __attribute__((always_inline)) void go_event(struct v2_state *s, int64_t time,
+                                                           uint64_t p, struct v2_g *g,
+                                                           struct v2_go x, int old, int nw) {
+  struct v2_an *a = s->an;
+  int cls = 0;
+  if (x.reason != V2_IDX_NONE) {
+    struct v2_str *r = &s->gen->strs[x.reason];
+    cls = r->cls >= 0 ? r->cls : v2_str_class(r);
+  }
+  if (time <= s->last_time)
+    time = s->last_time + 1;
+  s->last_time = time;
+  a->last_ts = time;
+  a->counts[x.type]++;
+  a->events++;
+  gtrans(s, time, p, x.stack, g, old, nw, cls, x.tstack);
+  util_point(s, time);
+}
+
+void v2_an_go(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x) {
+  go_event(s, time, p, g, x, x.old, x.nw);
+}
+
+void v2_an_go_start(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x) {
+  go_event(s, time, p, g, x, GS_RUNNABLE, GS_RUNNING);
+}
+
+void v2_an_go_stop(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x) {
+  go_event(s, time, p, g, x, GS_RUNNING, GS_RUNNABLE);
+}
+
+void v2_an_go_block(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x) {
+  go_event(s, time, p, g, x, GS_RUNNING, GS_WAITING);
+}
+
+void v2_an_go_unblock(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g,
+                      struct v2_go x) {
+  go_event(s, time, p, g, x, GS_WAITING, GS_RUNNABLE);
+}
+
+void v2_an_go_syscall(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g,
+                      struct v2_go x) {
+  go_event(s, time, p, g, x, GS_RUNNING, GS_SYSCALL);
+}
+
+void v2_an_go_sysret(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x) {
+  go_event(s, time, p, g, x, GS_SYSCALL, GS_RUNNING);
+}
+
+void v2_an_go_create(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x) {
+  go_event(s, time, p, g, x, GS_NOTEXIST, GS_RUNNABLE);
+}
+
+void v2_an_go_destroy(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g,
+                      struct v2_go x) {
+  go_event(s, time, p, g, x, GS_RUNNING, GS_NOTEXIST);
+}
+
+void v2_an_assist(struct v2_state *s, uint8_t type, int64_t time, uint64_t p, struct v2_g *g) {
+  struct v2_an *a = s->an;
+  if (time <= s->last_time)
+    time = s->last_time + 1;
+  s->last_time = time;
+  a->last_ts = time;
+  a->counts[type]++;
+  a->events++;
+  assist_event(s, type, time, p, g);
+  util_point(s, time);
 }
 
 void v2_an_heap(struct v2_state *s, uint8_t type, int64_t time, uint64_t bytes) {

@@ -14,10 +14,10 @@
 
 struct cursor {
   uint64_t m;
-  uint32_t mi;    /* index of the thread's state, V2_IDX_NONE for no thread */
-  uint32_t batch; /* current event batch */
-  size_t pos, end;
-  bool fresh; /* at the start of a batch */
+  uint32_t mi;              /* index of the thread's state, V2_IDX_NONE for no thread */
+  uint32_t batch;           /* current event batch */
+  const uint8_t *pos, *end; /* into the input */
+  bool fresh;               /* at the start of a batch */
   int64_t t;
   uint64_t raw;
   struct v2_event ev;
@@ -61,7 +61,7 @@ static inline __attribute__((always_inline)) int cursor_next(struct merge *mg, s
     if (next == V2_IDX_NONE)
       return 0;
     c->batch = next;
-    c->pos = g->ev_batches[next].off;
+    c->pos = s->data + g->ev_batches[next].off;
     c->end = c->pos + g->ev_batches[next].len;
     c->fresh = true;
   }
@@ -77,9 +77,9 @@ static inline __attribute__((always_inline)) int cursor_next(struct merge *mg, s
       return v2_fail(s->err, b->off, "batch timestamp out of range");
     c->fresh = false;
   }
-  off = c->pos;
-  p = s->data + c->pos;
-  end = s->data + c->end;
+  p = c->pos;
+  end = c->end;
+  off = (size_t)(p - s->data);
   k = mg->kind[*p];
   if (k.nargs == KIND_BAD)
     return v2_fail(s->err, off, "unknown event type %u for go 1.%d", *p, s->minor);
@@ -139,7 +139,7 @@ static inline __attribute__((always_inline)) int cursor_next(struct merge *mg, s
       return v2_fail(s->err, off, "%s: unknown %s id %llu", v2_spec_table[c->ev.type].name,
                      (k.str & (1u << i)) ? "string" : "stack", (unsigned long long)c->ev.args[i]);
   }
-  c->pos = (size_t)(p - s->data);
+  c->pos = p;
   s->st.wire_events++;
   return 1;
 }
@@ -184,9 +184,8 @@ static struct hent heap_pop(struct merge *mg) {
 }
 
 /* After an advance: load the thread's next event and requeue it. */
-static inline __attribute__((always_inline)) int requeue(struct merge *mg, uint32_t idx,
-                                                         bool at_top) {
-  struct cursor *c = &mg->cur[idx];
+static inline __attribute__((always_inline)) int requeue(struct merge *mg, struct cursor *c,
+                                                         uint32_t idx, bool at_top) {
   int rc = cursor_next(mg, c);
   if (rc < 0)
     return rc;
@@ -244,8 +243,8 @@ static int merge_generation(struct merge *mg) {
     memset(c, 0, sizeof(*c));
     c->m = g->threads[i].m;
     c->batch = g->threads[i].first;
-    c->pos = b->off;
-    c->end = b->off + b->len;
+    c->pos = s->data + b->off;
+    c->end = c->pos + b->len;
     c->fresh = true;
     c->mi = V2_IDX_NONE;
     if (c->m != V2_NONE) {
@@ -265,6 +264,10 @@ static int merge_generation(struct merge *mg) {
   }
   if (g->n_cpu > 1)
     qsort(g->cpu, g->n_cpu, sizeof(*g->cpu), cmp_cpu);
+  /* The first generation with events: the state machine treats what it
+   * sees there as present since the start. */
+  if (!s->initial_gen && mg->n_heap)
+    s->initial_gen = g->num;
 
   /* Time of the next CPU sample, INT64_MAX when there is none. */
   int64_t cpu_t = g->n_cpu ? g->cpu[0].time : INT64_MAX;
@@ -294,7 +297,7 @@ static int merge_generation(struct merge *mg) {
       if (rc < 0)
         return rc;
       if (rc > 0) {
-        rc = requeue(mg, mg->heap[0].idx, true);
+        rc = requeue(mg, c, mg->heap[0].idx, true);
         if (rc < 0)
           return rc;
         continue;
@@ -310,7 +313,7 @@ static int merge_generation(struct merge *mg) {
       if (rc < 0)
         return rc;
       if (rc > 0) {
-        rc = requeue(mg, idx, false);
+        rc = requeue(mg, c, idx, false);
         if (rc < 0)
           return rc;
         done = true;

@@ -32,6 +32,12 @@ struct win {
   size_t next_start; /* the next breakpoint to try as a start */
   size_t seg_end;    /* segment hint for I(t - w) */
   size_t seg_start;  /* segment hint for I(start + w) */
+  /* Bounds that let commit() skip windows that cannot beat best (valid
+   * only while mono): */
+  size_t end_next;  /* the next point whose ending window is to evaluate */
+  int64_t end_wake; /* windows ending at or before it cannot, INT64_MIN = none */
+  bool start_ok;
+  double start_i; /* I(start + w) of the last start evaluated */
 };
 
 struct held {
@@ -60,15 +66,24 @@ struct v2_mmu {
   size_t len, cap;
   size_t n; /* committed so far */
   int64_t t0;
+  /* Every committed u is in [0, umax]: I is nondecreasing and grows by at
+   * most umax per ns, which bounds windows without evaluating them. */
+  bool mono;
+  double umax;
+  double umax_wake; /* the umax the end_wake deadlines were computed with */
+  unsigned active;  /* bit k: win[k].best > 0, the window can still improve */
   struct win win[TRACE_MMU_WINDOWS];
 };
 
 struct v2_mmu *v2_mmu_new(void) {
   struct v2_mmu *m = xcalloc(1, sizeof(*m));
+  m->mono = true;
   for (int i = 0; i < TRACE_MMU_WINDOWS; i++) {
     m->win[i].w = trace_mmu_window_ns[i];
     m->win[i].best = 2.0 * (double)m->win[i].w;
+    m->win[i].end_wake = INT64_MIN;
   }
+  m->active = (1u << TRACE_MMU_WINDOWS) - 1;
   return m;
 }
 
@@ -94,15 +109,98 @@ static inline double integral(const struct v2_mmu *m, int64_t x, size_t *seg,
   return p->acc + p->u * (double)(x - p->t);
 }
 
-/* Drops the points no unfinished window needs any more. */
+/* Evaluates the windows over the points committed since the last call:
+ * for each point t the window ending at t, and the windows starting at
+ * earlier breakpoints that end by the last point. The minimum does not
+ * depend on the order of the evaluations, and every evaluation reads only
+ * points up to the window's end, so evaluating in batches gives exactly
+ * the values one point at a time would. Skipped are only windows that
+ * provably cannot go below best: I is nondecreasing (u >= 0) and grows by
+ * at most umax per ns. */
+static void windows_advance(struct v2_mmu *m) {
+  const struct hp *h = m->h, *last;
+  if (!m->len)
+    return;
+  last = &h[m->len - 1];
+  if (m->umax != m->umax_wake) { /* the deadlines assumed a smaller umax */
+    m->umax_wake = m->umax;
+    for (int k = 0; k < TRACE_MMU_WINDOWS; k++)
+      m->win[k].end_wake = INT64_MIN;
+  }
+  for (unsigned act = m->active; act; act &= act - 1) {
+    struct win *w = &m->win[__builtin_ctz(act)];
+    int64_t wake = w->end_wake, smax = last->t - w->w;
+    /* Slack for rounding in the bounds: the values are below last->acc +
+     * w, and a few double operations err by far less than 1e-6 of that. */
+    double slack = 1e-6 * (last->acc + (double)w->w) + 1.0, best = w->best, i, v, lim;
+    size_t j;
+    /* Windows ending at points: after an exact evaluation, those ending
+     * before the wake time cannot beat best (their acc only grows, and
+     * I(start) cannot catch up by more than umax per ns). */
+    for (j = w->end_next; j < m->len; j++) {
+      int64_t st;
+      double gap;
+      if (h[j].t <= wake)
+        continue;
+      st = h[j].t - w->w;
+      if (st < m->t0)
+        continue;
+      i = integral(m, st, &w->seg_end, last);
+      v = h[j].acc - i;
+      if (v < best)
+        best = v;
+      gap = v - best - slack;
+      wake = h[j].t;
+      if (m->mono && m->umax > 0 && gap > 0)
+        wake += (int64_t)MIN(gap / m->umax, 1e18);
+    }
+    w->end_next = j;
+    w->end_wake = wake;
+    /* Windows starting at breakpoints. A later start has I(start + w) >=
+     * start_i, so it cannot beat best while its acc is at most
+     * start_i - best - slack. */
+    lim = w->start_ok && m->mono ? w->start_i - best - slack : -1.0 / 0.0;
+    for (j = w->next_start; j < m->len && h[j].t <= smax; j++) {
+      if (h[j].acc <= lim)
+        continue;
+      if (w->seg_start < j)
+        w->seg_start = j;
+      i = integral(m, h[j].t + w->w, &w->seg_start, last);
+      v = i - h[j].acc;
+      if (v < best)
+        best = v;
+      w->start_ok = true;
+      w->start_i = i;
+      lim = m->mono ? i - best - slack : -1.0 / 0.0;
+    }
+    w->next_start = j;
+    w->best = best;
+    if (best <= 0)
+      m->active &= ~(1u << (w - m->win)); /* nothing can do better than 0 */
+  }
+}
+
+/* Drops the points no unfinished window needs any more (call after
+ * windows_advance). */
 static void trim(struct v2_mmu *m) {
   size_t drop = m->len ? m->len - 1 : 0;
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
-    if (m->win[k].best <= 0)
+    struct win *w = &m->win[k];
+    if (!(m->active & (1u << k)))
       continue; /* done: no window can do better than 0 */
-    drop = MIN(drop, m->win[k].next_start);
-    drop = MIN(drop, m->win[k].seg_end);
-    drop = MIN(drop, m->win[k].seg_start);
+    /* Skipped windows leave their hints behind; move them up to what the
+     * next evaluations can still need (later ends, later starts). */
+    if (m->len) {
+      int64_t s = m->h[m->len - 1].t - w->w;
+      while (w->seg_end + 1 < m->len && m->h[w->seg_end + 1].t <= s)
+        w->seg_end++;
+      if (w->seg_start < w->next_start && w->next_start < m->len)
+        w->seg_start = w->next_start;
+    }
+    drop = MIN(drop, w->next_start);
+    drop = MIN(drop, w->end_next);
+    drop = MIN(drop, w->seg_end);
+    drop = MIN(drop, w->seg_start);
   }
   /* Move only once at least half is dead: each point is then moved at
    * most once on average, and the history stays within twice the points
@@ -112,19 +210,27 @@ static void trim(struct v2_mmu *m) {
   memmove(m->h, m->h + drop, (m->len - drop) * sizeof(*m->h));
   m->len -= drop;
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
-    if (m->win[k].best <= 0)
+    if (!(m->active & (1u << k)))
       continue; /* never used again */
     m->win[k].next_start -= drop;
+    m->win[k].end_next -= drop;
     m->win[k].seg_end -= drop;
     m->win[k].seg_start -= drop;
   }
 }
 
-static void commit(struct v2_mmu *m, struct pt p) {
+/* The windows over a batch of points, then the history trimmed. Out of
+ * line: commit() runs for every point and must stay small. */
+static __attribute__((noinline)) void batch(struct v2_mmu *m) {
+  windows_advance(m);
+  trim(m);
+}
+
+/* Appends a point; the windows are evaluated in batches. */
+static inline void commit(struct v2_mmu *m, struct pt p) {
   double acc = 0;
-  const struct hp *last;
   if (m->n) {
-    last = &m->h[m->len - 1];
+    const struct hp *last = &m->h[m->len - 1];
     if (p.t <= last->t)
       return; /* cannot happen: pending points have increasing times */
     acc = last->acc + last->u * (double)(p.t - last->t);
@@ -135,37 +241,14 @@ static void commit(struct v2_mmu *m, struct pt p) {
     m->cap = m->cap ? m->cap * 2 : 1024;
     m->h = xreallocarray(m->h, m->cap, sizeof(*m->h));
   }
-  m->h[m->len] = (struct hp){p.t, p.u, acc};
-  last = &m->h[m->len];
-  m->len++;
+  m->h[m->len++] = (struct hp){p.t, p.u, acc};
   m->n++;
-  for (int k = 0; k < TRACE_MMU_WINDOWS; k++) {
-    struct win *w = &m->win[k];
-    int64_t s = p.t - w->w;
-    double v;
-    if (w->best <= 0)
-      continue; /* already minimal (e.g. a pause longer than the window) */
-    /* The window ending at this point. */
-    if (s >= m->t0) {
-      v = acc - integral(m, s, &w->seg_end, last);
-      if (v < w->best)
-        w->best = v;
-    }
-    /* Windows starting at earlier breakpoints that now fit. */
-    while (w->next_start < m->len) {
-      const struct hp *st = &m->h[w->next_start];
-      if (st->t + w->w > p.t)
-        break;
-      if (w->seg_start < w->next_start)
-        w->seg_start = w->next_start;
-      v = integral(m, st->t + w->w, &w->seg_start, last) - st->acc;
-      if (v < w->best)
-        w->best = v;
-      w->next_start++;
-    }
-  }
+  if (!(p.u >= 0))
+    m->mono = false;
+  else if (p.u > m->umax)
+    m->umax = p.u;
   if (m->len == m->cap || !(m->n & 1023))
-    trim(m);
+    batch(m);
 }
 
 /* 1/procs(t) as the reference tool has it: the last GOMAXPROCS change
@@ -266,6 +349,7 @@ size_t v2_mmu_finish(struct v2_mmu *m, int64_t t, double ret[TRACE_MMU_WINDOWS])
    * the end (upstream drops such a tail). */
   if (m->n && t > m->h[m->len - 1].t)
     commit(m, (struct pt){t, 0.0});
+  windows_advance(m);
   for (int k = 0; k < TRACE_MMU_WINDOWS; k++)
     ret[k] = -1;
   if (!m->n)

@@ -557,8 +557,6 @@ static int dispatch(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, s
 int v2_order_advance(struct v2_state *s, struct v2_event *ev, uint64_t m, uint32_t mi) {
   struct v2_ctx c, n;
   int rc;
-  if (!s->initial_gen)
-    s->initial_gen = s->gen->num;
   c.g = c.p = V2_NONE;
   c.m = m;
   c.gr = NULL;

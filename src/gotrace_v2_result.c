@@ -223,13 +223,26 @@ size_t v2_intern_strings(const struct v2_intern *in) {
 }
 
 /* A copy of an interned string (its length is known: no strlen). */
-static char *dup_string(const struct v2_intern *in, uint32_t id) {
-  char *p;
-  if (id >= in->n_strs)
-    return xstrdup("");
-  p = xmalloc(in->str_len[id] + 1);
-  memcpy(p, in->bytes + in->str_off[id], in->str_len[id] + 1);
-  return p;
+/* Frames point into the string block (a string id past the table reads
+ * the NUL v2_intern_seal put after the last string). */
+static char *frame_string(const struct v2_intern *in, uint32_t id) {
+  return in->bytes + (id < in->n_strs ? in->str_off[id] : in->n_bytes);
+}
+
+void v2_intern_seal(struct v2_intern *in) {
+  if (in->n_bytes + 1 > in->cap_bytes) {
+    in->cap_bytes = in->n_bytes + 1;
+    in->bytes = xrealloc(in->bytes, in->cap_bytes);
+  }
+  in->bytes[in->n_bytes] = 0;
+}
+
+char *v2_intern_take_strings(struct v2_intern *in) {
+  char *b = in->bytes;
+  in->bytes = NULL;
+  in->n_bytes = in->cap_bytes = 0;
+  in->n_strs = 0;
+  return b;
 }
 
 void v2_intern_stack_to_trace(const struct v2_intern *in, uint32_t stack, struct trace_stack *ret) {
@@ -238,8 +251,8 @@ void v2_intern_stack_to_trace(const struct v2_intern *in, uint32_t stack, struct
   ret->frames = st->n ? xcalloc(st->n, sizeof(*ret->frames)) : NULL;
   for (size_t i = 0; i < st->n; i++) {
     const struct iframe *f = &in->frames[st->first + i];
-    ret->frames[i].function = dup_string(in, f->func);
-    ret->frames[i].file = dup_string(in, f->file);
+    ret->frames[i].function = frame_string(in, f->func);
+    ret->frames[i].file = frame_string(in, f->file);
     ret->frames[i].line = (int64_t)(f->line & INT64_MAX);
     ret->frames[i].pc = f->pc;
   }

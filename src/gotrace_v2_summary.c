@@ -122,6 +122,7 @@ static int cmp_sample(const void *a, const void *b) {
 
 static void build_profiles(struct v2_state *s, struct trace_summary *ret) {
   struct v2_an *a = s->an;
+  v2_intern_seal(s->in);
   for (int k = 0; k < TRACE_PROFILE_COUNT; k++) {
     const struct v2_prof *pr = &a->prof[k];
     struct trace_profile *out = &ret->profiles[k];
@@ -238,5 +239,6 @@ int v2_an_finish(struct v2_state *s, struct trace_summary *ret) {
   s->st.interned_stacks = (int64_t)v2_intern_stacks(s->in);
   s->st.interned_strings = (int64_t)v2_intern_strings(s->in);
   s->st.stw_all_count = a->stw_all;
+  ret->frame_strings = v2_intern_take_strings(s->in);
   return 0;
 }
