@@ -12,6 +12,7 @@
 struct fetcher {
   CURLM *multi;
   unsigned in_flight;
+  uint64_t in_flight_bytes; /* sum of counted_bytes over the active list */
   struct fetch *active; /* in flight, for cleanup */
   struct fetch *done_head;
   struct fetch *done_tail;
@@ -53,6 +54,8 @@ struct fetch *fetch_free(struct fetch *x) {
 }
 
 static void unlink_active(struct fetcher *f, struct fetch *x) {
+  f->in_flight_bytes -= x->counted_bytes;
+  x->counted_bytes = 0;
   if (x->prev_active)
     x->prev_active->next_active = x->next_active;
   else if (f->active == x)
@@ -93,7 +96,13 @@ struct fetcher *fetcher_free(struct fetcher *f) {
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   struct fetch *x = userdata;
   size_t n = size * nmemb;
-  if (buf_append(&x->body, ptr, n) < 0) {
+  int r = buf_append(&x->body, ptr, n);
+
+  if (x->owner && !x->done) {
+    x->owner->in_flight_bytes += x->body.cap - x->counted_bytes;
+    x->counted_bytes = x->body.cap;
+  }
+  if (r < 0) {
     x->error = FETCH_ERR_TOO_LARGE;
     return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
   }
@@ -454,6 +463,10 @@ void fetcher_abort(struct fetcher *f, struct fetch *x) {
 
 unsigned fetcher_in_flight(const struct fetcher *f) {
   return f->in_flight;
+}
+
+uint64_t fetcher_in_flight_bytes(const struct fetcher *f) {
+  return f->in_flight_bytes;
 }
 
 const char *fetch_error_name(enum fetch_error e) {
