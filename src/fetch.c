@@ -93,15 +93,28 @@ struct fetcher *fetcher_free(struct fetcher *f) {
   return NULL;
 }
 
+/* A fetch in flight counts its body as allocated, or the Content-Length
+ * it announced (under the cap) while that is more: the bytes are coming,
+ * and counting them early lets the fetch loop hold back sooner. */
+static void account(struct fetch *x) {
+  size_t want = x->body.cap;
+
+  if (!x->owner || x->done)
+    return;
+  if (x->declared_length >= 0 && (uint64_t)x->declared_length < x->body.max &&
+      (size_t)x->declared_length + 1 > want)
+    want = (size_t)x->declared_length + 1;
+  x->owner->in_flight_bytes += want;
+  x->owner->in_flight_bytes -= x->counted_bytes;
+  x->counted_bytes = want;
+}
+
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   struct fetch *x = userdata;
   size_t n = size * nmemb;
   int r = buf_append(&x->body, ptr, n);
 
-  if (x->owner && !x->done) {
-    x->owner->in_flight_bytes += x->body.cap - x->counted_bytes;
-    x->counted_bytes = x->body.cap;
-  }
+  account(x);
   if (r < 0) {
     x->error = FETCH_ERR_TOO_LARGE;
     return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
@@ -135,6 +148,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata) {
       return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
   }
+  account(x);
   return n;
 }
 

@@ -58,7 +58,7 @@ struct fetch {
   struct curl_slist *headers;
   struct fetcher *owner;
   bool retried;         /* once, on a fresh connection (see fetcher_perform) */
-  size_t counted_bytes; /* of body.cap, in the fetcher's in-flight bytes */
+  size_t counted_bytes; /* in the fetcher's in-flight bytes */
   char errbuf[CURL_ERROR_SIZE];
   struct fetch *next_done;
   struct fetch *prev_active, *next_active; /* in-flight list */
@@ -77,7 +77,8 @@ struct fetch *fetcher_next_done(struct fetcher *f);
 /* Aborts one fetch in flight: it is reported done with FETCH_ERR_ABORTED. */
 void fetcher_abort(struct fetcher *f, struct fetch *x);
 unsigned fetcher_in_flight(const struct fetcher *f);
-/* Bytes allocated for the bodies of the fetches in flight. */
+/* Bytes of the bodies of the fetches in flight: as allocated, or their
+ * Content-Length once announced if that is more. */
 uint64_t fetcher_in_flight_bytes(const struct fetcher *f);
 struct fetch *fetch_free(struct fetch *x);
 
