@@ -32,9 +32,9 @@ struct pipeline {
   int64_t prune_interval_ms;
   bool was_backlogged;
   atomic_uint_least64_t max_bytes;      /* queue_max_bytes, 0: none */
-  atomic_uint_least64_t analysis_bytes; /* submitted, not yet analysed */
-  atomic_uint_least64_t store_bytes;    /* analysed, not yet stored and freed */
-  atomic_uint_least64_t peak_bytes;
+  atomic_uint_least64_t queued_bytes;   /* submitted, not yet stored and freed */
+  atomic_uint_least64_t analysis_bytes; /* of which not yet analysed (for the gauges) */
+  atomic_uint_least64_t peak_bytes;     /* of queued_bytes */
   int64_t last_prune_error_log; /* writer thread only */
   uint64_t prune_errors_since_log;
   bool reserve_missing; /* the disk-full reserve must be taken again */
@@ -77,12 +77,10 @@ static void *worker_main(void *arg) {
       }
     }
     atomic_fetch_add(&p->counters.analysed, 1);
-    /* Added before it is taken off, so that the total never reads low. */
-    atomic_fetch_add(&p->store_bytes, c->held_bytes);
     atomic_fetch_sub(&p->analysis_bytes, c->held_bytes);
     if (queue_push(&p->store_q, c) < 0) {
       /* not reached: the store queue closes after the workers end */
-      atomic_fetch_sub(&p->store_bytes, c->held_bytes);
+      atomic_fetch_sub(&p->queued_bytes, c->held_bytes);
       capture_free(c);
     }
   }
@@ -214,8 +212,11 @@ static void *writer_main(void *arg) {
         metrics_set(p->metrics, M_DB_SIZE, NULL, (double)bytes);
       metrics_set(p->metrics, M_QUEUE_DEPTH, la, (double)queue_len(&p->analysis_q));
       metrics_set(p->metrics, M_QUEUE_DEPTH, ls, (double)queue_len(&p->store_q));
-      metrics_set(p->metrics, M_QUEUE_BYTES, la, (double)atomic_load(&p->analysis_bytes));
-      metrics_set(p->metrics, M_QUEUE_BYTES, ls, (double)atomic_load(&p->store_bytes));
+      {
+        uint64_t all = atomic_load(&p->queued_bytes), ana = atomic_load(&p->analysis_bytes);
+        metrics_set(p->metrics, M_QUEUE_BYTES, la, (double)ana);
+        metrics_set(p->metrics, M_QUEUE_BYTES, ls, (double)(all > ana ? all - ana : 0));
+      }
       metrics_set(p->metrics, M_QUEUE_BYTES_PEAK, NULL, (double)atomic_load(&p->peak_bytes));
       next_gauges = now + 5000;
     }
@@ -276,7 +277,7 @@ static void *writer_main(void *arg) {
       {
         size_t held = c->held_bytes;
         capture_free(c);
-        atomic_fetch_sub(&p->store_bytes, held);
+        atomic_fetch_sub(&p->queued_bytes, held);
       }
     }
   }
@@ -296,8 +297,8 @@ int pipeline_start(struct store *store, const struct pipeline_opts *o, struct pi
   p->max_size = o->max_size;
   p->prune_interval_ms = o->prune_interval_ms;
   atomic_init(&p->max_bytes, o->queue_max_bytes);
+  atomic_init(&p->queued_bytes, 0);
   atomic_init(&p->analysis_bytes, 0);
-  atomic_init(&p->store_bytes, 0);
   atomic_init(&p->peak_bytes, 0);
   /* Taken now, while there is room (the writer retries every 10 s). */
   p->reserve_missing =
@@ -340,9 +341,11 @@ void pipeline_submit(struct pipeline *p, struct capture *c) {
   /* The body grew by doubling while it came in; it waits here a while. */
   buf_shrink(&c->body);
   c->held_bytes = capture_bytes(c);
-  total = atomic_fetch_add(&p->analysis_bytes, c->held_bytes) + c->held_bytes;
-  note_peak(p, total + atomic_load(&p->store_bytes));
+  atomic_fetch_add(&p->analysis_bytes, c->held_bytes);
+  total = atomic_fetch_add(&p->queued_bytes, c->held_bytes) + c->held_bytes;
+  note_peak(p, total);
   if (queue_push_nowait(&p->analysis_q, c) < 0) {
+    atomic_fetch_sub(&p->queued_bytes, c->held_bytes);
     atomic_fetch_sub(&p->analysis_bytes, c->held_bytes);
     atomic_fetch_add(&p->counters.dropped, 1);
     if (p->metrics) {
@@ -370,7 +373,7 @@ size_t pipeline_queued(struct pipeline *p) {
 }
 
 uint64_t pipeline_queued_bytes(struct pipeline *p) {
-  return atomic_load(&p->analysis_bytes) + atomic_load(&p->store_bytes);
+  return atomic_load(&p->queued_bytes);
 }
 
 uint64_t pipeline_peak_bytes(struct pipeline *p) {
