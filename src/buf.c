@@ -26,6 +26,18 @@ void buf_reset(struct buf *b) {
   b->len = 0;
 }
 
+void buf_shrink(struct buf *b) {
+  uint8_t *p;
+
+  if (!b->data || b->cap <= b->len + 1)
+    return;
+  p = realloc(b->data, b->len + 1);
+  if (!p)
+    return; /* the old block stays valid */
+  b->data = p;
+  b->cap = b->len + 1;
+}
+
 int buf_reserve(struct buf *b, size_t extra) {
   size_t need, ncap;
   uint8_t *p;

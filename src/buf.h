@@ -23,6 +23,9 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
 /* Transfers ownership of the bytes; b is left empty. */
 uint8_t *buf_steal(struct buf *b, size_t *ret_len);
 void buf_reset(struct buf *b);
+/* Gives back the allocation beyond len (plus room for the NUL of
+ * buf_terminate()), for buffers that are kept a while but no longer grow. */
+void buf_shrink(struct buf *b);
 /* NUL-terminates without counting the NUL in len. */
 int buf_terminate(struct buf *b);
 

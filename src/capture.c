@@ -59,3 +59,7 @@ void capture_set_labels(struct capture *c, const struct cfg_pair *labels, size_t
 const char *capture_status_name(enum capture_status s) {
   return s == CAPTURE_OK ? "ok" : "failed";
 }
+
+size_t capture_bytes(const struct capture *c) {
+  return sizeof(*c) + c->body.cap;
+}

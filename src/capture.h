@@ -35,6 +35,7 @@ struct capture {
   struct analysis *analysis; /* attached by the worker; may be NULL for failed fetches */
   uint8_t sha256[32];       /* of body, filled by the worker */
   int64_t enqueued_mono_ms;
+  size_t held_bytes;        /* charged to the pipeline's byte count at submit */
 };
 
 struct capture *capture_new(void);
@@ -43,5 +44,8 @@ void capture_set_error(struct capture *c, const char *fmt, ...) __attribute__((f
 void capture_set_labels(struct capture *c, const struct cfg_pair *labels, size_t n);
 
 const char *capture_status_name(enum capture_status s);
+/* The bytes c holds while it waits in the pipeline: its body as allocated
+ * and the struct itself (names and labels are small and not counted). */
+size_t capture_bytes(const struct capture *c);
 
 #endif

@@ -76,6 +76,8 @@ const struct cfg_key cfg_collector_keys[] = {
     {"workers", cfg_parse_unsigned, offsetof(struct cfg_collector, workers), 1, 64, CFG_LEVEL_ANY},
     {"queue_size", cfg_parse_unsigned, offsetof(struct cfg_collector, queue_size), 1, 65536,
      CFG_LEVEL_ANY},
+    {"queue_max_bytes", cfg_parse_size, offsetof(struct cfg_collector, queue_max_bytes), 0, 0,
+     CFG_LEVEL_ANY},
     {"shutdown_grace", cfg_parse_duration, offsetof(struct cfg_collector, shutdown_grace_ms), 0,
      MS_DAY, CFG_LEVEL_ANY},
     {"max_backoff", cfg_parse_duration, offsetof(struct cfg_collector, max_backoff_ms), MS_SECOND,
@@ -148,6 +150,7 @@ static void cfg_set_defaults(struct cfg *c) {
   c->collector.max_concurrent = 256;
   c->collector.workers = 2;
   c->collector.queue_size = 64;
+  c->collector.queue_max_bytes = 32ULL << 20;
   c->collector.shutdown_grace_ms = 10 * MS_SECOND;
   c->collector.max_backoff_ms = 10 * 60 * MS_SECOND;
   c->collector.min_function_share = 0.005;

@@ -113,6 +113,7 @@ struct cfg_collector {
   unsigned max_concurrent;   /* global cap on fetches in flight; default 256 */
   unsigned workers;          /* analysis threads; default 2 */
   unsigned queue_size;       /* captures waiting for analysis/storage; default 64 */
+  uint64_t queue_max_bytes;  /* bytes those captures may hold (soft); default 32 MiB, 0 = none */
   int64_t shutdown_grace_ms; /* SIGTERM: how long in-flight fetches may finish; default 10s */
   int64_t max_backoff_ms;    /* failing jobs back off up to this; default 10m */
   double min_function_share; /* analysis: keep functions >= this share of total; default 0.005 */

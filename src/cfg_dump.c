@@ -176,6 +176,7 @@ void cfg_dump(const struct cfg *c, FILE *f) {
   fprintf(f, "  max_concurrent: %u\n", c->collector.max_concurrent);
   fprintf(f, "  workers: %u\n", c->collector.workers);
   fprintf(f, "  queue_size: %u\n", c->collector.queue_size);
+  put_size(f, 2, "queue_max_bytes", c->collector.queue_max_bytes);
   put_duration(f, 2, "shutdown_grace", c->collector.shutdown_grace_ms);
   put_duration(f, 2, "max_backoff", c->collector.max_backoff_ms);
   fprintf(f, "  min_function_share: %g\n", c->collector.min_function_share);

@@ -350,5 +350,6 @@ void collector_get_stats(struct collector *c, struct collector_stats *ret) {
     metrics_set(c->metrics, M_TARGETS, NULL, (double)ret->targets);
     metrics_set(c->metrics, M_JOBS, NULL, (double)ret->jobs);
     metrics_set(c->metrics, M_IN_FLIGHT, NULL, (double)ret->in_flight);
+    metrics_set(c->metrics, M_FETCH_BYTES, NULL, (double)fetcher_in_flight_bytes(c->fetcher));
   }
 }

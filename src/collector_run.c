@@ -9,6 +9,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,35 @@ static int start_job(struct collector *c, struct job *j, int64_t now_mono) {
   return 0;
 }
 
+/* A pipeline that cannot keep up hits the bound again and again: say so
+ * once a minute, with how often it happened meanwhile. */
+static void log_backlog(struct collector *c, int64_t now) {
+  char queued[32], fetching[32], max[32];
+  uint64_t max_bytes = pipeline_max_bytes(c->pipeline);
+
+  c->logged_backlog = true;
+  c->backlogs_unlogged++;
+  if (c->backlog_log_mono_ms && now - c->backlog_log_mono_ms < 60000)
+    return;
+  format_size(pipeline_queued_bytes(c->pipeline), queued, sizeof(queued));
+  format_size(fetcher_in_flight_bytes(c->fetcher), fetching, sizeof(fetching));
+  if (max_bytes)
+    format_size(max_bytes, max, sizeof(max));
+  else
+    snprintf(max, sizeof(max), "none");
+  if (c->backlogs_unlogged > 1)
+    log_warning("analysis queue full (%zu captures waiting, %s queued + %s being fetched; "
+                "queue_max_bytes %s): delaying new fetches (%llu times since the last message)",
+                pipeline_queued(c->pipeline), queued, fetching, max,
+                (unsigned long long)c->backlogs_unlogged);
+  else
+    log_warning("analysis queue full (%zu captures waiting, %s queued + %s being fetched; "
+                "queue_max_bytes %s): delaying new fetches",
+                pipeline_queued(c->pipeline), queued, fetching, max);
+  c->backlog_log_mono_ms = now;
+  c->backlogs_unlogged = 0;
+}
+
 static void start_due(struct collector *c) {
   int64_t now = time_mono_ms();
   const struct cfg_collector *cc = &c->cfg->collector;
@@ -105,30 +135,18 @@ static void start_due(struct collector *c) {
   c->blocked_on_capacity = false;
   for (;;) {
     struct job *j = job_heap_peek(&c->heap);
+    bool backlogged;
     if (!j || j->timing.next_due_ms > now)
       break;
-    if (fetcher_in_flight(c->fetcher) >= cap || pipeline_backlogged(c->pipeline)) {
+    /* The bodies still coming in count against queue_max_bytes too. */
+    backlogged = pipeline_backlogged(c->pipeline, fetcher_in_flight_bytes(c->fetcher));
+    if (fetcher_in_flight(c->fetcher) >= cap || backlogged) {
       c->blocked_on_capacity = true;
       c->stats.deferred++;
       if (c->metrics)
         metrics_add(c->metrics, M_DEFERRED, NULL, 1);
-      /* A pipeline that cannot keep up hits the bound again and again:
-       * say so once a minute, with how often it happened meanwhile. */
-      if (!c->logged_backlog && pipeline_backlogged(c->pipeline)) {
-        c->logged_backlog = true;
-        c->backlogs_unlogged++;
-        if (!c->backlog_log_mono_ms || now - c->backlog_log_mono_ms >= 60000) {
-          if (c->backlogs_unlogged > 1)
-            log_warning("analysis queue full (%zu captures waiting): delaying new fetches "
-                        "(%llu times since the last message)",
-                        pipeline_queued(c->pipeline), (unsigned long long)c->backlogs_unlogged);
-          else
-            log_warning("analysis queue full (%zu captures waiting): delaying new fetches",
-                        pipeline_queued(c->pipeline));
-          c->backlog_log_mono_ms = now;
-          c->backlogs_unlogged = 0;
-        }
-      }
+      if (!c->logged_backlog && backlogged)
+        log_backlog(c, now);
       break;
     }
     c->logged_backlog = false;

@@ -38,8 +38,16 @@ void daemon_metrics_declare(struct metrics *m) {
   metrics_declare(m, M_QUEUE_DEPTH, METRIC_GAUGE,
                   "Captures waiting in the pipeline, by queue (analysis, store).", NULL, 0);
   metrics_declare(m, M_QUEUE_FULL, METRIC_COUNTER,
-                  "Times the analysis queue reached its bound and new fetches were delayed.", NULL,
-                  0);
+                  "Times the analysis queue reached its bound (captures or bytes) and new "
+                  "fetches were delayed.",
+                  NULL, 0);
+  metrics_declare(m, M_QUEUE_BYTES, METRIC_GAUGE,
+                  "Bytes held by captures waiting in the pipeline, by queue (analysis, store).",
+                  NULL, 0);
+  metrics_declare(m, M_QUEUE_BYTES_PEAK, METRIC_GAUGE,
+                  "The most bytes captures ever held in the pipeline at once.", NULL, 0);
+  metrics_declare(m, M_FETCH_BYTES, METRIC_GAUGE,
+                  "Bytes of response bodies received so far by fetches in flight.", NULL, 0);
   metrics_declare(m, M_DB_SIZE, METRIC_GAUGE, "Size of the database in bytes.", NULL, 0);
   metrics_declare(m, M_PRUNED, METRIC_COUNTER, "Captures deleted by retention.", NULL, 0);
   metrics_declare(m, M_SCHED_LAG, METRIC_HISTOGRAM,

@@ -12,6 +12,7 @@
 struct fetcher {
   CURLM *multi;
   unsigned in_flight;
+  uint64_t in_flight_bytes; /* sum of counted_bytes over the active list */
   struct fetch *active; /* in flight, for cleanup */
   struct fetch *done_head;
   struct fetch *done_tail;
@@ -53,6 +54,8 @@ struct fetch *fetch_free(struct fetch *x) {
 }
 
 static void unlink_active(struct fetcher *f, struct fetch *x) {
+  f->in_flight_bytes -= x->counted_bytes;
+  x->counted_bytes = 0;
   if (x->prev_active)
     x->prev_active->next_active = x->next_active;
   else if (f->active == x)
@@ -90,10 +93,29 @@ struct fetcher *fetcher_free(struct fetcher *f) {
   return NULL;
 }
 
+/* A fetch in flight counts its body as allocated, or the Content-Length
+ * it announced (under the cap) while that is more: the bytes are coming,
+ * and counting them early lets the fetch loop hold back sooner. */
+static void account(struct fetch *x) {
+  size_t want = x->body.cap;
+
+  if (!x->owner || x->done)
+    return;
+  if (x->declared_length >= 0 && (uint64_t)x->declared_length < x->body.max &&
+      (size_t)x->declared_length + 1 > want)
+    want = (size_t)x->declared_length + 1;
+  x->owner->in_flight_bytes += want;
+  x->owner->in_flight_bytes -= x->counted_bytes;
+  x->counted_bytes = want;
+}
+
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   struct fetch *x = userdata;
   size_t n = size * nmemb;
-  if (buf_append(&x->body, ptr, n) < 0) {
+  int r = buf_append(&x->body, ptr, n);
+
+  account(x);
+  if (r < 0) {
     x->error = FETCH_ERR_TOO_LARGE;
     return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
   }
@@ -126,6 +148,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata) {
       return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
   }
+  account(x);
   return n;
 }
 
@@ -454,6 +477,10 @@ void fetcher_abort(struct fetcher *f, struct fetch *x) {
 
 unsigned fetcher_in_flight(const struct fetcher *f) {
   return f->in_flight;
+}
+
+uint64_t fetcher_in_flight_bytes(const struct fetcher *f) {
+  return f->in_flight_bytes;
 }
 
 const char *fetch_error_name(enum fetch_error e) {

@@ -58,6 +58,7 @@ struct fetch {
   struct curl_slist *headers;
   struct fetcher *owner;
   bool retried;         /* once, on a fresh connection (see fetcher_perform) */
+  size_t counted_bytes; /* in the fetcher's in-flight bytes */
   char errbuf[CURL_ERROR_SIZE];
   struct fetch *next_done;
   struct fetch *prev_active, *next_active; /* in-flight list */
@@ -76,6 +77,9 @@ struct fetch *fetcher_next_done(struct fetcher *f);
 /* Aborts one fetch in flight: it is reported done with FETCH_ERR_ABORTED. */
 void fetcher_abort(struct fetcher *f, struct fetch *x);
 unsigned fetcher_in_flight(const struct fetcher *f);
+/* Bytes of the bodies of the fetches in flight: as allocated, or their
+ * Content-Length once announced if that is more. */
+uint64_t fetcher_in_flight_bytes(const struct fetcher *f);
 struct fetch *fetch_free(struct fetch *x);
 
 const char *fetch_error_name(enum fetch_error e);

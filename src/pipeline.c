@@ -31,6 +31,10 @@ struct pipeline {
   uint64_t max_size;
   int64_t prune_interval_ms;
   bool was_backlogged;
+  atomic_uint_least64_t max_bytes;      /* queue_max_bytes, 0: none */
+  atomic_uint_least64_t queued_bytes;   /* submitted, not yet stored and freed */
+  atomic_uint_least64_t analysis_bytes; /* of which not yet analysed (for the gauges) */
+  atomic_uint_least64_t peak_bytes;     /* of queued_bytes */
   int64_t last_prune_error_log; /* writer thread only */
   uint64_t prune_errors_since_log;
   bool reserve_missing; /* the disk-full reserve must be taken again */
@@ -73,8 +77,12 @@ static void *worker_main(void *arg) {
       }
     }
     atomic_fetch_add(&p->counters.analysed, 1);
-    if (queue_push(&p->store_q, c) < 0)
-      capture_free(c); /* not reached: the store queue closes after the workers end */
+    atomic_fetch_sub(&p->analysis_bytes, c->held_bytes);
+    if (queue_push(&p->store_q, c) < 0) {
+      /* not reached: the store queue closes after the workers end */
+      atomic_fetch_sub(&p->queued_bytes, c->held_bytes);
+      capture_free(c);
+    }
   }
   return NULL;
 }
@@ -204,6 +212,12 @@ static void *writer_main(void *arg) {
         metrics_set(p->metrics, M_DB_SIZE, NULL, (double)bytes);
       metrics_set(p->metrics, M_QUEUE_DEPTH, la, (double)queue_len(&p->analysis_q));
       metrics_set(p->metrics, M_QUEUE_DEPTH, ls, (double)queue_len(&p->store_q));
+      {
+        uint64_t all = atomic_load(&p->queued_bytes), ana = atomic_load(&p->analysis_bytes);
+        metrics_set(p->metrics, M_QUEUE_BYTES, la, (double)ana);
+        metrics_set(p->metrics, M_QUEUE_BYTES, ls, (double)(all > ana ? all - ana : 0));
+      }
+      metrics_set(p->metrics, M_QUEUE_BYTES_PEAK, NULL, (double)atomic_load(&p->peak_bytes));
       next_gauges = now + 5000;
     }
     wait = MAX(MIN(next_prune, next_gauges) - time_mono_ms(), (int64_t)1);
@@ -260,7 +274,11 @@ static void *writer_main(void *arg) {
       }
       if (p->on_stored)
         p->on_stored(c, r < 0 ? 0 : id, r < 0 ? r : 0, p->userdata);
-      capture_free(c);
+      {
+        size_t held = c->held_bytes;
+        capture_free(c);
+        atomic_fetch_sub(&p->queued_bytes, held);
+      }
     }
   }
   return NULL;
@@ -278,6 +296,10 @@ int pipeline_start(struct store *store, const struct pipeline_opts *o, struct pi
   p->retention_ms = o->retention_ms;
   p->max_size = o->max_size;
   p->prune_interval_ms = o->prune_interval_ms;
+  atomic_init(&p->max_bytes, o->queue_max_bytes);
+  atomic_init(&p->queued_bytes, 0);
+  atomic_init(&p->analysis_bytes, 0);
+  atomic_init(&p->peak_bytes, 0);
   /* Taken now, while there is room (the writer retries every 10 s). */
   p->reserve_missing =
       !(p->retention_ms || p->max_size) || store_reserve_fill(store, STORE_RESERVE_BYTES) < 0;
@@ -305,9 +327,26 @@ fail:
   return r;
 }
 
+/* Raises the peak to at least total (any thread). */
+static void note_peak(struct pipeline *p, uint64_t total) {
+  uint64_t peak = atomic_load(&p->peak_bytes);
+  while (total > peak && !atomic_compare_exchange_weak(&p->peak_bytes, &peak, total))
+    ;
+}
+
 void pipeline_submit(struct pipeline *p, struct capture *c) {
+  uint64_t total;
+
   atomic_fetch_add(&p->counters.submitted, 1);
+  /* The body grew by doubling while it came in; it waits here a while. */
+  buf_shrink(&c->body);
+  c->held_bytes = capture_bytes(c);
+  atomic_fetch_add(&p->analysis_bytes, c->held_bytes);
+  total = atomic_fetch_add(&p->queued_bytes, c->held_bytes) + c->held_bytes;
+  note_peak(p, total);
   if (queue_push_nowait(&p->analysis_q, c) < 0) {
+    atomic_fetch_sub(&p->queued_bytes, c->held_bytes);
+    atomic_fetch_sub(&p->analysis_bytes, c->held_bytes);
     atomic_fetch_add(&p->counters.dropped, 1);
     if (p->metrics) {
       const char *l[] = {"reason", "shutdown", NULL};
@@ -317,8 +356,9 @@ void pipeline_submit(struct pipeline *p, struct capture *c) {
   }
 }
 
-bool pipeline_backlogged(struct pipeline *p) {
-  bool full = queue_full(&p->analysis_q);
+bool pipeline_backlogged(struct pipeline *p, uint64_t extra_bytes) {
+  uint64_t max = atomic_load(&p->max_bytes);
+  bool full = queue_full(&p->analysis_q) || (max && pipeline_queued_bytes(p) + extra_bytes >= max);
   if (full && !p->was_backlogged) {
     atomic_fetch_add(&p->counters.backlog_events, 1);
     if (p->metrics)
@@ -330,6 +370,22 @@ bool pipeline_backlogged(struct pipeline *p) {
 
 size_t pipeline_queued(struct pipeline *p) {
   return queue_len(&p->analysis_q) + queue_len(&p->store_q);
+}
+
+uint64_t pipeline_queued_bytes(struct pipeline *p) {
+  return atomic_load(&p->queued_bytes);
+}
+
+uint64_t pipeline_peak_bytes(struct pipeline *p) {
+  return atomic_load(&p->peak_bytes);
+}
+
+uint64_t pipeline_max_bytes(struct pipeline *p) {
+  return atomic_load(&p->max_bytes);
+}
+
+void pipeline_set_max_bytes(struct pipeline *p, uint64_t max_bytes) {
+  atomic_store(&p->max_bytes, max_bytes);
 }
 
 void pipeline_set_retention(struct pipeline *p, int64_t retention_ms, uint64_t max_size,

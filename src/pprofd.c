@@ -138,6 +138,7 @@ static struct pipeline_opts pipeline_opts_from(const struct cfg *cfg) {
   memset(&po, 0, sizeof(po));
   po.workers = cfg->collector.workers;
   po.queue_size = cfg->collector.queue_size;
+  po.queue_max_bytes = cfg->collector.queue_max_bytes;
   analysis_opts_default(&po.analysis);
   if (cfg->collector.min_function_share > 0)
     po.analysis.min_function_share = cfg->collector.min_function_share;
@@ -229,6 +230,7 @@ static void reload(const struct options *o, struct collector *col, struct pipeli
     log_warning("http settings changed: they take effect after a restart");
   pipeline_set_retention(p, cfg->storage.retention_ms, cfg->storage.max_size,
                          cfg->storage.prune_interval_ms);
+  pipeline_set_max_bytes(p, cfg->collector.queue_max_bytes);
   apply_log_level(o, cfg);
   collector_reload(col, cfg);
   log_info("configuration reloaded: %zu targets", collector_cfg(col)->n_targets);

@@ -540,6 +540,7 @@ START_TEST(test_storage_and_collector_values) {
   ck_assert_uint_eq(c->collector.max_concurrent, 256);
   ck_assert_uint_eq(c->collector.workers, 2);
   ck_assert_uint_eq(c->collector.queue_size, 64);
+  ck_assert_uint_eq(c->collector.queue_max_bytes, 32ULL << 20);
   ck_assert_int_eq(c->collector.shutdown_grace_ms, 10000);
   ck_assert_int_eq(c->collector.max_backoff_ms, 600000);
   ck_assert(c->collector.min_function_share == 0.005);

@@ -55,6 +55,7 @@ static struct fetch *fetch_one(const char *path, int64_t timeout_ms, uint64_t ma
   }
   ck_assert_ptr_eq(done, x);
   ck_assert_uint_eq(fetcher_in_flight(f), 0);
+  ck_assert_uint_eq(fetcher_in_flight_bytes(f), 0);
   fetcher_free(f);
   free(u);
   return done;
@@ -198,6 +199,7 @@ START_TEST(test_many_parallel_and_abort) {
   for (int i = 1; i < 20; i += 2)
     fetcher_abort(f, xs[i]);
   ck_assert_uint_eq(fetcher_in_flight(f), 0);
+  ck_assert_uint_eq(fetcher_in_flight_bytes(f), 0);
   {
     struct fetch *x;
     while ((x = fetcher_next_done(f))) {
@@ -210,6 +212,41 @@ START_TEST(test_many_parallel_and_abort) {
   free(slow);
   free(ok);
   fetcher_free(f);
+}
+END_TEST
+
+/* The body of a fetch in flight counts at its announced length as soon as
+ * the headers are in (for the pipeline's queue_max_bytes), and stops
+ * counting once the fetch is done. */
+START_TEST(test_in_flight_bytes) {
+  struct fetcher *f = fetcher_new();
+  struct fetch_request req;
+  struct fetch *x = NULL, *done = NULL;
+  char *u = url("/halfslow");
+  int64_t deadline = time_mono_ms() + 20000;
+  uint64_t mid = 0;
+
+  memset(&req, 0, sizeof(req));
+  req.url = u;
+  req.timeout_ms = 10000;
+  req.max_size = 1 << 20;
+  ck_assert_int_eq(fetcher_start(f, &req, &x), 0);
+  ck_assert_uint_eq(fetcher_in_flight_bytes(f), 0);
+  while (!done && time_mono_ms() < deadline) {
+    fetcher_poll(f, NULL, 0, 100);
+    fetcher_perform(f);
+    done = fetcher_next_done(f);
+    if (!done && x->body.len >= 1000 && !mid)
+      mid = fetcher_in_flight_bytes(f);
+  }
+  ck_assert_ptr_eq(done, x);
+  ck_assert_int_eq(x->error, FETCH_OK);
+  ck_assert_uint_eq(x->body.len, 2000);
+  ck_assert_uint_eq(mid, 2001); /* Content-Length + the NUL's byte, more than the 1 KiB buffer */
+  ck_assert_uint_eq(fetcher_in_flight_bytes(f), 0);
+  fetch_free(x);
+  fetcher_free(f);
+  free(u);
 }
 END_TEST
 
@@ -235,6 +272,7 @@ int main(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_ok_byte_exact);
+  tcase_add_test(tc, test_in_flight_bytes);
   tcase_add_test(tc, test_http_error);
   tcase_add_test(tc, test_too_large_streaming);
   tcase_add_test(tc, test_too_large_content_length);

@@ -126,6 +126,14 @@ static void *serve(void *arg) {
     for (int i = 0; i < 30 && !h->stop; i++)
       usleep(100000);
     respond(c->fd, 200, "text/plain", "late", 4);
+  } else if (strcmp(path, "/halfslow") == 0) {
+    static const char half[1000] = {0};
+    const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 2000\r\nConnection: close\r\n\r\n";
+    write_all(c->fd, head, strlen(head));
+    write_all(c->fd, half, sizeof(half));
+    for (int i = 0; i < 10 && !h->stop; i++)
+      usleep(100000);
+    write_all(c->fd, half, sizeof(half));
   } else if (strcmp(path, "/drop") == 0) {
     const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n";
     write_all(c->fd, head, strlen(head));

@@ -18,6 +18,7 @@ struct minihttpd;
  *   /big           200, 1 MiB, chunked (no Content-Length)
  *   /biglen        200 with Content-Length: 104857600, then closes
  *   /slow          waits 3 s, then 200 "late"
+ *   /halfslow      Content-Length: 2000, sends 1000 bytes, waits 1 s, sends the rest
  *   /drop          Content-Length: 1000, sends 10 bytes, closes
  *   /auth          200 "authorized" with "Authorization: Bearer s3cret", else 401
  *   /headers       200, the request headers as the body
