@@ -48,17 +48,31 @@ void pprof_detail_free(struct pprof_detail *d) {
   free(d);
 }
 
-/* Functions of the detail, interned by (name, file). */
-static uint32_t detail_fn(struct pprof_detail *d, struct keymap *fns, const struct pprof_node *n) {
-  size_t nl = strlen(n->name), fl = strlen(n->file);
-  char *key = xmalloc(nl + fl + 2);
+/* Functions of the detail, interned by (name, file); two nameless nodes
+ * of one binary can share them. */
+struct detail_fns {
+  struct keymap by_key;
+  uint32_t *by_node; /* each node's function once looked up, or UINT32_MAX */
+};
+
+static uint32_t detail_fn(struct pprof_detail *d, struct detail_fns *fns,
+                          const struct pprof_nodes *nodes, uint32_t node) {
+  const struct pprof_node *n = &nodes->nodes[node];
+  size_t nl, fl;
+  char *key;
   bool is_new;
   uint32_t idx;
 
+  if (fns->by_node[node] != UINT32_MAX)
+    return fns->by_node[node];
+  nl = strlen(n->name);
+  fl = strlen(n->file);
+  key = xmalloc(nl + fl + 2);
   memcpy(key, n->name, nl + 1);
   memcpy(key + nl + 1, n->file, fl + 1);
-  idx = keymap_intern(fns, key, nl + fl + 2, &is_new);
+  idx = keymap_intern(&fns->by_key, key, nl + fl + 2, &is_new);
   free(key);
+  fns->by_node[node] = idx;
   if (is_new) {
     d->fns = xreallocarray(d->fns, idx + 1, sizeof(*d->fns));
     d->fns[idx].name = xstrdup(n->name);
@@ -112,7 +126,7 @@ static json_t *stack_json(const struct pprof_stack *st, const struct pprof_nodes
   return json_pack("{s:I, s:o}", "count", (json_int_t)st->count, "frames", frames);
 }
 
-static void goroutines(struct pprof_detail *d, struct keymap *fns, const struct pprof_profile *p,
+static void goroutines(struct pprof_detail *d, struct detail_fns *fns, const struct pprof_profile *p,
                        const struct pprof_nodes *nodes, json_t *json) {
   struct pprof_stacks *st = pprof_stacks_compute(p, nodes);
   json_t *top = json_array();
@@ -131,7 +145,7 @@ static void goroutines(struct pprof_detail *d, struct keymap *fns, const struct 
     d->stacks[i].count = s->count;
     d->stacks[i].frames = (char *)buf_steal(&frames, NULL);
     d->stacks[i].leaf_fn =
-        s->n_frames ? detail_fn(d, fns, &nodes->nodes[s->frames[0]]) : UINT32_MAX;
+        s->n_frames ? detail_fn(d, fns, nodes, s->frames[0]) : UINT32_MAX;
     if (i < JSON_STACKS)
       json_array_append_new(top, stack_json(s, nodes));
   }
@@ -180,7 +194,7 @@ void pprof_analyze(struct analysis *a, const char *profile_type, const uint8_t *
   struct pprof_detail *d;
   struct pprof_top_opts to;
   struct pprof_top **tops;
-  struct keymap fns;
+  struct detail_fns fns;
   json_t *types;
   char *err = NULL;
   int r;
@@ -195,7 +209,9 @@ void pprof_analyze(struct analysis *a, const char *profile_type, const uint8_t *
   p->gzipped |= gzipped;
   nodes = pprof_nodes_new(p);
   d = xcalloc(1, sizeof(*d));
-  keymap_init(&fns);
+  keymap_init(&fns.by_key);
+  fns.by_node = xmalloc((nodes->n_nodes + 1) * sizeof(*fns.by_node));
+  memset(fns.by_node, 0xff, (nodes->n_nodes + 1) * sizeof(*fns.by_node));
   header_json(p, a->json);
   d->default_type = pprof_default_sample_index(p);
   d->period_type = xstrdup(p->period_type.type);
@@ -232,7 +248,7 @@ void pprof_analyze(struct analysis *a, const char *profile_type, const uint8_t *
     rt->n_stats = n;
     rt->stats = xcalloc(n + 1, sizeof(*rt->stats));
     for (size_t i = 0; i < n; i++) {
-      rt->stats[i].fn = detail_fn(d, &fns, &nodes->nodes[t->rows[i].node]);
+      rt->stats[i].fn = detail_fn(d, &fns, nodes, t->rows[i].node);
       rt->stats[i].flat = t->rows[i].flat;
       rt->stats[i].cum = t->rows[i].cum;
     }
@@ -246,7 +262,8 @@ void pprof_analyze(struct analysis *a, const char *profile_type, const uint8_t *
   json_object_set_new(a->json, "sample_types", types);
   if (pprof_is_goroutine_profile(p))
     goroutines(d, &fns, p, nodes, a->json);
-  keymap_done(&fns);
+  keymap_done(&fns.by_key);
+  free(fns.by_node);
   pprof_nodes_free(nodes);
   pprof_profile_free(p);
   a->status = ANALYSIS_OK;
