@@ -1,7 +1,10 @@
 /* Fuzzes the pprof decoder and the analysis stored at ingest
  * (pprof_fuzz_one: format detection, gunzip, protobuf decode, validation,
  * per-function top, goroutine stacks), then the cumulative-sorted top of
- * every sample type that `pprofctl top --cum` computes. */
+ * every sample type that `pprofctl top --cum` computes. The decoder is
+ * checked against protobuf-c's unpack (as tests/check_pprof_wire does in
+ * detail): what protobuf-c rejects must be rejected, and what both accept
+ * must have the same numbers of everything. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -10,6 +13,7 @@
 #include "pprof.h"
 #include "pprof_analyze.h"
 #include "pprof_summary.h"
+#include "profile.pb-c.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
   struct pprof_profile *p = NULL;
@@ -18,6 +22,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
   char *err = NULL;
 
   pprof_fuzz_one(data, len);
+  if (len > 0 && data[0] != 0x1f) {
+    Perftools__Profiles__Profile *m = perftools__profiles__profile__unpack(NULL, len, data);
+    int r = pprof_decode(data, len, 16u << 20, &p, &err);
+    if (!m && r == 0)
+      abort(); /* accepted what protobuf-c rejects */
+    if (m && r == 0 &&
+        (p->n_samples != m->n_sample || p->n_locations != m->n_location ||
+         p->n_functions != m->n_function || p->n_mappings != m->n_mapping ||
+         p->n_strings != m->n_string_table || p->n_sample_types != m->n_sample_type ||
+         p->n_comments != m->n_comment))
+      abort();
+    if (m)
+      perftools__profiles__profile__free_unpacked(m, NULL);
+    pprof_profile_free(p);
+    p = NULL;
+    free(err);
+    err = NULL;
+  }
   if (pprof_decode(data, len, 16u << 20, &p, &err) < 0) {
     free(err);
     return 0;

@@ -96,12 +96,25 @@ static bool rd_bool(struct rd *r, bool *ret) {
   return false;
 }
 
+/* A tag or a length: a varint of at most 5 bytes (protobuf-c's limit; a
+ * tag is 32 bits), a length's value kept to 32 bits as protobuf-c does. */
+static bool rd_varint5(struct rd *r, uint64_t *ret) {
+  const uint8_t *start = r->p;
+  if (!rd_varint(r, ret))
+    return false;
+  if (r->p - start > 5) {
+    r->p = start;
+    return false;
+  }
+  return true;
+}
+
 static bool rd_field_slow(struct rd *r, uint32_t *number, int *wt, struct rd *sub) {
   uint64_t tag, n;
 
-  if (!rd_varint(r, &tag) || tag >> 3 == 0)
+  if (!rd_varint5(r, &tag) || tag >> 3 == 0)
     return false;
-  *number = tag >> 3 > UINT32_MAX ? UINT32_MAX : (uint32_t)(tag >> 3);
+  *number = (uint32_t)(tag >> 3);
   *wt = (int)(tag & 7);
   switch (*wt) {
   case WT_VARINT:
@@ -114,7 +127,7 @@ static bool rd_field_slow(struct rd *r, uint32_t *number, int *wt, struct rd *su
     r->p += n;
     return true;
   case WT_LEN:
-    if (!rd_varint(r, &n) || n > (uint64_t)(r->end - r->p))
+    if (!rd_varint5(r, &n) || (n &= UINT32_MAX) > (uint64_t)(r->end - r->p))
       return false;
     sub->p = r->p;
     sub->end = r->p + n;

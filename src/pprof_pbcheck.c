@@ -188,6 +188,8 @@ static int walk(struct walker *w, const uint8_t *p, size_t len, const struct pb_
     n = varint_at(w, p + off, len - off, &tag, "field tag");
     if (n < 0)
       return n;
+    if (n > 5)
+      return fail(w, (size_t)(p + off - w->base), "field tag longer than 5 bytes");
     number = tag >> 3 > UINT32_MAX ? UINT32_MAX : (uint32_t)(tag >> 3);
     wt = (int)(tag & 7);
     if (number == 0)
@@ -228,6 +230,9 @@ static int walk(struct walker *w, const uint8_t *p, size_t len, const struct pb_
       n = varint_at(w, p + off, len - off, &v, "length");
       if (n < 0)
         return n;
+      if (n > 5)
+        return fail(w, (size_t)(p + off - w->base), "length longer than 5 bytes");
+      v &= UINT32_MAX; /* as protobuf-c reads it */
       off += (size_t)n;
       if (v > len - off) {
         char *msg = xasprintf("length %" PRIu64 " runs past the end of the enclosing message "

@@ -321,12 +321,18 @@ START_TEST(test_wire_errors) {
                               0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
   /* sample (field 2) given as a varint. */
   const uint8_t wrong_wt[] = {0x10, 0x01};
+  /* A 6-byte tag and a 6-byte length: protobuf-c's limit is 5 (a tag is 32
+   * bits); the fuzzer found the decoder accepting the tag. */
+  const uint8_t long_tag[] = {0xb5, 0xb7, 0xb7, 0xb7, 0xb7, 0x32, 0, 0, 0, 0};
+  const uint8_t long_length[] = {0x12, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
 
   assert_err_contains(trunc_varint, sizeof(trunc_varint), "truncated varint");
   assert_err_contains(long_len, sizeof(long_len), "Profile.sample[0]");
   assert_err_contains(group, sizeof(group), "wire type");
   assert_err_contains(overlong, sizeof(overlong), "longer than 10 bytes");
   assert_err_contains(wrong_wt, sizeof(wrong_wt), "wire type 0");
+  assert_err_contains(long_tag, sizeof(long_tag), "field tag longer than 5 bytes");
+  assert_err_contains(long_length, sizeof(long_length), "length longer than 5 bytes");
 }
 END_TEST
 
