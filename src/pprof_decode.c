@@ -899,11 +899,40 @@ static int each_sample_refs(struct ctx *c, struct rd m, size_t i) {
   return 0;
 }
 
+/* The model takes at most ~34 bytes per input byte (a 2-byte mapping
+ * becomes a 64-byte record and an id slot), real profiles 5-8: this
+ * budget refuses a hostile message of empty records before anything is
+ * allocated for it, and nothing real. */
+#define MODEL_BUDGET_BASE ((size_t)16 << 20)
+#define MODEL_BUDGET_PER_BYTE 40
+#define MODEL_BUDGET_MAX ((size_t)1 << 30)
+
+static size_t model_bytes(const struct counts *n) {
+  return n->strings * sizeof(char *) + n->string_bytes +
+         n->sample_types * (sizeof(struct pprof_value_type) + 2 * sizeof(int64_t)) +
+         n->comments * (sizeof(char *) + sizeof(int64_t)) +
+         n->mappings * (sizeof(struct pprof_mapping) + sizeof(uint32_t)) +
+         n->functions * (sizeof(struct pprof_function) + sizeof(uint32_t)) +
+         n->locations * (sizeof(struct pprof_location) + sizeof(uint32_t)) +
+         n->samples * sizeof(struct pprof_sample) + n->lines * sizeof(struct pprof_line) +
+         n->location_ids * sizeof(uint32_t) + n->values * sizeof(int64_t) +
+         n->labels * sizeof(struct pprof_label);
+}
+
 static int build(struct ctx *c, const struct counts *n) {
   struct pprof_profile *p = c->p;
+  size_t len = (size_t)(c->msg.end - c->msg.p), budget;
   struct tables t;
   int r;
 
+  budget = len > (MODEL_BUDGET_MAX - MODEL_BUDGET_BASE) / MODEL_BUDGET_PER_BYTE
+               ? MODEL_BUDGET_MAX
+               : MODEL_BUDGET_BASE + len * MODEL_BUDGET_PER_BYTE;
+  if (model_bytes(n) > budget) {
+    c->err = xasprintf("profile of %zu bytes needs more than %zu MiB to decode", len,
+                       budget >> 20);
+    return -EFBIG;
+  }
   r = build_strings(c, n);
   if (r >= 0)
     r = build_header(c, n);
@@ -991,7 +1020,9 @@ int pprof_decode(const uint8_t *data, size_t len, size_t max_decompressed,
     /* A wire error anywhere comes first, as when the whole message was
      * unpacked before any check: pbcheck names it and where it is. */
     char *wire_err = NULL;
-    if (pprof_pbcheck(pb, pb_len, &wire_err) < 0) {
+    if (r == -EFBIG) {
+      /* over the budget: said as it is */
+    } else if (pprof_pbcheck(pb, pb_len, &wire_err) < 0) {
       free(c.err);
       c.err = wire_err;
       r = -EBADMSG;

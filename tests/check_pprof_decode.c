@@ -441,6 +441,26 @@ START_TEST(test_gzip_trailer_lies) {
 }
 END_TEST
 
+/* A message of 20 million empty mappings (2 bytes each) would be a
+ * model of over 1 GiB: refused before anything is allocated for it. */
+START_TEST(test_model_budget) {
+  size_t n = 20u << 20, len = 2 * n;
+  uint8_t *pb = xmalloc(len);
+  struct pprof_profile *p = NULL;
+  char *err = NULL;
+
+  for (size_t i = 0; i < n; i++) {
+    pb[2 * i] = 0x1a; /* field 3 (mapping), length-delimited */
+    pb[2 * i + 1] = 0x00;
+  }
+  ck_assert_int_eq(pprof_decode(pb, len, MAX_DECOMPRESSED, &p, &err), -EFBIG);
+  ck_assert_ptr_null(p);
+  ck_assert_msg(strstr(err, "needs more than 1024 MiB to decode"), "%s", err);
+  free(err);
+  free(pb);
+}
+END_TEST
+
 /* A gzip bomb: 64 MiB of zeros compress to ~64 KiB; with a 1 MiB cap the
  * decoder stops early instead of inflating it all. */
 START_TEST(test_gzip_bomb) {
@@ -521,6 +541,7 @@ static Suite *pprof_decode_suite(void) {
   tcase_add_test(tc, test_gzip_errors);
   tcase_add_test(tc, test_gzip_trailer_lies);
   tcase_add_test(tc, test_gzip_bomb);
+  tcase_add_test(tc, test_model_budget);
   tcase_add_test(tc, test_truncations_and_corruption);
   suite_add_tcase(s, tc);
   return s;
