@@ -301,7 +301,12 @@ static int str(struct ctx *c, int64_t idx, const char **ret, const char *what_fm
   return -EBADMSG;
 }
 
-/* ---- pass 1: the wire format, and the size of every array ---- */
+/* ---- pass 1: the wire format, and the size of every array ----
+ *
+ * The records that are read field by field later (mappings, functions,
+ * lines, labels) are only counted here; the reading checks their fields.
+ * A wire error found late still comes first: pprof_decode() asks
+ * pprof_pbcheck() about any failure. */
 
 struct counts {
   size_t sample_types, samples, mappings, locations, functions, strings, string_bytes, comments;
@@ -328,8 +333,7 @@ static bool count_sample(struct rd m, struct counts *n) {
         return false;
       }
     } else if (f == 3) {
-      uint64_t v[4];
-      if (wt != WT_LEN || !rd_varints(sub, v, 4, 5, 0))
+      if (wt != WT_LEN) /* its fields are checked when it is read */
         return false;
       n->labels++;
     } else if (wt == WT_VARINT && !rd_skip_varint(&m)) {
@@ -347,8 +351,7 @@ static bool count_location(struct rd m, struct counts *n) {
     if (!rd_field(&m, &f, &wt, &sub))
       return false;
     if (f == 4) {
-      uint64_t v[3];
-      if (wt != WT_LEN || !rd_varints(sub, v, 3, 4, 0))
+      if (wt != WT_LEN) /* its fields are checked when it is read */
         return false;
       n->lines++;
     } else if (f >= 1 && f <= 5) {
@@ -387,8 +390,8 @@ static bool count_all(struct rd m, struct counts *n) {
       ok = wt == WT_LEN && count_sample(sub, n);
       n->samples++;
       break;
-    case 3:
-      ok = wt == WT_LEN && rd_varints(sub, v, 10, 7, 0);
+    case 3: /* mappings and functions: their fields are checked when read */
+      ok = wt == WT_LEN;
       n->mappings++;
       break;
     case 4:
@@ -396,7 +399,7 @@ static bool count_all(struct rd m, struct counts *n) {
       n->locations++;
       break;
     case 5:
-      ok = wt == WT_LEN && rd_varints(sub, v, 5, 6, 0);
+      ok = wt == WT_LEN;
       n->functions++;
       break;
     case 6:
