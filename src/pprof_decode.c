@@ -751,10 +751,41 @@ static int each_location(struct ctx *c, struct rd m, size_t i) {
   uint64_t v[5] = {0};
   size_t n_lines = 0;
 
+  struct rd lines_from = {NULL, NULL};
+
   /* its own fields first, then its lines: a location's id is checked
    * before what its lines refer to */
-  if (read_varints(c, m, v, 5, 5, 4) < 0)
-    return -EBADMSG;
+  for (struct rd r = m; r.p < r.end;) {
+    const uint8_t *at = r.p;
+    struct rd sub;
+    uint32_t f;
+    int wt;
+    bool ok = true;
+    if (!rd_field(&r, &f, &wt, &sub))
+      return wire_error(c);
+    if (f == 4) {
+      if (!lines_from.p) {
+        lines_from.p = at;
+        lines_from.end = m.end;
+      }
+      continue;
+    }
+    if (f >= 1 && f <= 5 && wt != WT_VARINT)
+      return wire_error(c);
+    if (wt != WT_VARINT)
+      continue;
+    if (f == 5) {
+      bool b = false;
+      ok = rd_bool(&r, &b);
+      v[4] = b;
+    } else if (f >= 1 && f <= 3) {
+      ok = rd_varint(&r, &v[f - 1]);
+    } else {
+      ok = rd_skip_varint(&r);
+    }
+    if (!ok)
+      return wire_error(c);
+  }
   if (v[0] == 0)
     return bad(c, "location %zu has the reserved id 0", i);
   if (idindex_add(&t->locations, v[0], (uint32_t)i) < 0)
@@ -771,6 +802,7 @@ static int each_location(struct ctx *c, struct rd m, size_t i) {
                  pl->id, v[1]);
   }
   pl->lines = t->lines;
+  m = lines_from;
   while (m.p < m.end) {
     struct pprof_line *line = &t->lines[n_lines];
     uint64_t lv[3] = {0};
@@ -840,8 +872,10 @@ static int each_sample_refs(struct ctx *c, struct rd m, size_t i) {
   uint32_t *locs = t->locs;
   struct pprof_label *labels = t->labels;
   size_t n_locs = 0, n_labels = 0, j = 0;
+  struct rd first_label = {NULL, NULL};
 
   for (struct rd r = m; r.p < r.end;) {
+    const uint8_t *at = r.p;
     struct rd sub;
     uint32_t f;
     int wt;
@@ -849,7 +883,32 @@ static int each_sample_refs(struct ctx *c, struct rd m, size_t i) {
     bool ok = true;
     if (!rd_field(&r, &f, &wt, &sub))
       return wire_error(c);
-    if (f == 1) {
+    if (f == 1 && wt == WT_LEN) {
+      /* the hot loop of the decoder (every frame of every sample): ids of
+       * one or two bytes looked up in the dense index inline */
+      const uint32_t *dense = t->locations.dense;
+      uint64_t dense_n = t->locations.n;
+      const uint8_t *q = sub.p, *e = sub.end;
+      while (q < e) {
+        uint32_t loc;
+        if (q[0] < 0x80) {
+          v = *q++;
+        } else if (e - q >= 2 && q[1] < 0x80) {
+          v = (uint64_t)(q[0] & 0x7f) | (uint64_t)q[1] << 7;
+          q += 2;
+        } else {
+          struct rd slow = {q, e};
+          if (!rd_varint(&slow, &v))
+            return wire_error(c);
+          q = slow.p;
+        }
+        loc = v <= dense_n ? dense[v] - 1 : idindex_find(&t->locations, v);
+        if (loc == PPROF_NONE)
+          return bad(c, "sample %zu refers to location id %" PRIu64 ", which does not exist", i,
+                     v);
+        locs[n_locs++] = loc;
+      }
+    } else if (f == 1) {
       FOR_EACH_VARINT(&r, wt, &sub, v, ok, {
         uint32_t loc = idindex_find(&t->locations, v);
         if (loc == PPROF_NONE)
@@ -857,13 +916,16 @@ static int each_sample_refs(struct ctx *c, struct rd m, size_t i) {
                      v);
         locs[n_locs++] = loc;
       });
+    } else if (f == 3 && !first_label.p) {
+      first_label.p = at;
+      first_label.end = m.end;
     } else if (wt == WT_VARINT) {
       ok = rd_skip_varint(&r);
     }
     if (!ok)
       return wire_error(c);
   }
-  for (struct rd r = m; r.p < r.end; j++) {
+  for (struct rd r = first_label; r.p < r.end; j++) {
     struct pprof_label *l = &labels[n_labels];
     uint64_t lv[4] = {0};
     struct rd sub;
