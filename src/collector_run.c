@@ -66,6 +66,7 @@ static int start_job(struct collector *c, struct job *j, int64_t now_mono) {
   req.timeout_ms = (int64_t)(p->seconds * 1000) + p->timeout_ms;
   req.connect_timeout_ms = p->timeout_ms;
   req.max_size = p->max_response_size;
+  req.expected_size = j->last_body_bytes;
   req.http = &j->target->http;
   req.userdata = j;
   r = fetcher_start(c->fetcher, &req, &j->fetch);
@@ -328,6 +329,7 @@ void collector_finish_fetch(struct collector *c, struct fetch *x) {
   case FETCH_OK: {
     char *why = NULL;
     if (body_matches(j, x, &why)) {
+      j->last_body_bytes = (uint32_t)MIN(x->body.len, (size_t)UINT32_MAX);
       cap->status = CAPTURE_OK;
       cap->body = x->body;
       buf_init(&x->body, 0);
