@@ -264,6 +264,7 @@ int collector_new(struct cfg *cfg, struct pipeline *p, struct metrics *m, struct
    * jobs at scale). */
   c->jobs = hashmap_new_borrowed();
   c->instances = hashmap_new_borrowed();
+  c->type_bytes = hashmap_new();
   sync_jobs(c);
   *ret = c;
   return 0;
@@ -296,6 +297,7 @@ struct collector *collector_free(struct collector *c) {
   job_heap_done(&c->heap);
   hashmap_free(c->jobs);
   hashmap_free(c->instances);
+  hashmap_free(c->type_bytes);
   cfg_free(c->cfg);
   free(c);
   return NULL;

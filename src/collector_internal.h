@@ -15,6 +15,7 @@ struct collector {
   struct fetcher *fetcher;
   struct hashmap *jobs;      /* key -> struct job (live jobs only) */
   struct hashmap *instances; /* base URL -> struct instance */
+  struct hashmap *type_bytes; /* profile name -> size of its last good body (uintptr_t) */
   struct job_heap heap;      /* scheduled jobs by due time */
   struct job **orphans;      /* retired jobs whose fetch is still in flight */
   size_t n_orphans;

@@ -66,6 +66,11 @@ static int start_job(struct collector *c, struct job *j, int64_t now_mono) {
   req.timeout_ms = (int64_t)(p->seconds * 1000) + p->timeout_ms;
   req.connect_timeout_ms = p->timeout_ms;
   req.max_size = p->max_response_size;
+  /* For queue_max_bytes: the body is likely as large as the job's last
+   * one, or, before it has one, as the last of its type from any target. */
+  req.expected_size = j->last_body_bytes;
+  if (!req.expected_size && j->kind == JOB_PROFILE)
+    req.expected_size = (uintptr_t)hashmap_get(c->type_bytes, p->name);
   req.http = &j->target->http;
   req.userdata = j;
   r = fetcher_start(c->fetcher, &req, &j->fetch);
@@ -328,6 +333,8 @@ void collector_finish_fetch(struct collector *c, struct fetch *x) {
   case FETCH_OK: {
     char *why = NULL;
     if (body_matches(j, x, &why)) {
+      j->last_body_bytes = (uint32_t)MIN(x->body.len, (size_t)UINT32_MAX);
+      hashmap_put(c->type_bytes, j->profile.name, (void *)(uintptr_t)j->last_body_bytes);
       cap->status = CAPTURE_OK;
       cap->body = x->body;
       buf_init(&x->body, 0);

@@ -94,10 +94,12 @@ struct fetcher *fetcher_free(struct fetcher *f) {
 }
 
 /* A fetch in flight counts its body as allocated, or the Content-Length
- * it announced (under the cap) while that is more: the bytes are coming,
- * and counting them early lets the fetch loop hold back sooner. */
+ * it announced (under the cap), or the size its request expected (a
+ * target's trace tends to be as large as its last one), whichever is
+ * most: the bytes are coming, and counting them before they arrive lets
+ * the fetch loop hold back before a wave of large bodies lands at once. */
 static void account(struct fetch *x) {
-  size_t want = x->body.cap;
+  size_t want = MAX(x->body.cap, x->expected_size);
 
   if (!x->owner || x->done)
     return;
@@ -255,6 +257,9 @@ int fetcher_start(struct fetcher *f, const struct fetch_request *req, struct fet
   x->timeout_ms = req->timeout_ms;
   x->declared_length = -1;
   x->connect_timeout_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : req->timeout_ms;
+  x->expected_size = (size_t)MIN(req->expected_size, (uint64_t)SIZE_MAX / 2);
+  if (req->max_size > 0 && x->expected_size > req->max_size)
+    x->expected_size = (size_t)req->max_size;
   x->owner = f;
   buf_init(&x->body, req->max_size > 0 && req->max_size < SIZE_MAX ? (size_t)req->max_size
                                                                      : SIZE_MAX);
@@ -285,6 +290,7 @@ int fetcher_start(struct fetcher *f, const struct fetch_request *req, struct fet
   if (f->active)
     f->active->prev_active = x;
   f->active = x;
+  account(x);
   *ret = x;
   return 0;
 fail:

@@ -21,6 +21,7 @@ struct fetch_request {
   int64_t timeout_ms;      /* whole transfer, including the profile's seconds */
   int64_t connect_timeout_ms;
   uint64_t max_size;       /* body cap */
+  uint64_t expected_size;  /* counted in flight before the body comes (0: unknown) */
   const struct cfg_http_client *http; /* TLS, auth, headers; may be NULL */
   void *userdata;
 };
@@ -59,6 +60,7 @@ struct fetch {
   struct fetcher *owner;
   bool retried;         /* once, on a fresh connection (see fetcher_perform) */
   size_t counted_bytes; /* in the fetcher's in-flight bytes */
+  size_t expected_size; /* from the request, capped by max_size */
   char errbuf[CURL_ERROR_SIZE];
   struct fetch *next_done;
   struct fetch *prev_active, *next_active; /* in-flight list */
@@ -77,8 +79,9 @@ struct fetch *fetcher_next_done(struct fetcher *f);
 /* Aborts one fetch in flight: it is reported done with FETCH_ERR_ABORTED. */
 void fetcher_abort(struct fetcher *f, struct fetch *x);
 unsigned fetcher_in_flight(const struct fetcher *f);
-/* Bytes of the bodies of the fetches in flight: as allocated, or their
- * Content-Length once announced if that is more. */
+/* Bytes of the bodies of the fetches in flight: each as allocated, or its
+ * Content-Length once announced, or the size the request expected,
+ * whichever is most. */
 uint64_t fetcher_in_flight_bytes(const struct fetcher *f);
 struct fetch *fetch_free(struct fetch *x);
 

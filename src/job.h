@@ -64,6 +64,7 @@ struct job {
   int64_t started_wall_ms;
   bool retired;                    /* removed by a reload; freed when its fetch ends */
   bool discovered;                 /* discovery job: done until the next reload */
+  uint32_t last_body_bytes;        /* of its last good fetch: expected of the next */
 };
 
 #define JOB_NOT_QUEUED ((size_t)-1)

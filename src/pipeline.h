@@ -9,9 +9,10 @@
  * accepted) and checks pipeline_backlogged() before starting new fetches,
  * so the number of captures waiting is bounded by queue_size plus the
  * fetches in flight, and the bytes they hold by queue_max_bytes plus what
- * the fetches in flight when it was reached bring in (the bound is checked
- * before a fetch starts; a capture already fetched is never dropped, so
- * one body larger than the bound still goes through).
+ * the fetches in flight bring in beyond what was expected of them (the
+ * collector passes their expected bytes as extra_bytes; the bound is
+ * checked before a fetch starts; a capture already fetched is never
+ * dropped, so one body larger than the bound still goes through).
  *
  * A capture's bytes (capture_bytes(), taken at submit) count against the
  * analysis queue from pipeline_submit() until a worker has analysed it,

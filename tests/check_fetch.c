@@ -250,6 +250,45 @@ START_TEST(test_in_flight_bytes) {
 }
 END_TEST
 
+/* A request that expects a size (the job's last body) counts it from the
+ * start, before any byte arrives, and no longer once done. */
+START_TEST(test_in_flight_expected) {
+  struct fetcher *f = fetcher_new();
+  struct fetch_request req;
+  struct fetch *x = NULL, *done = NULL;
+  char *u = url("/halfslow");
+  int64_t deadline = time_mono_ms() + 20000;
+
+  memset(&req, 0, sizeof(req));
+  req.url = u;
+  req.timeout_ms = 10000;
+  req.max_size = 1 << 20;
+  req.expected_size = 5000;
+  ck_assert_int_eq(fetcher_start(f, &req, &x), 0);
+  ck_assert_uint_eq(fetcher_in_flight_bytes(f), 5000);
+  while (!done && time_mono_ms() < deadline) {
+    fetcher_poll(f, NULL, 0, 100);
+    fetcher_perform(f);
+    done = fetcher_next_done(f);
+    if (!done)
+      ck_assert_uint_eq(fetcher_in_flight_bytes(f), 5000); /* more than 2000 + 1 */
+  }
+  ck_assert_ptr_eq(done, x);
+  ck_assert_uint_eq(x->body.len, 2000);
+  ck_assert_uint_eq(fetcher_in_flight_bytes(f), 0);
+  fetch_free(x);
+  /* An expectation over the cap counts as the cap. */
+  req.expected_size = 10ULL << 30;
+  ck_assert_int_eq(fetcher_start(f, &req, &x), 0);
+  ck_assert_uint_eq(fetcher_in_flight_bytes(f), 1 << 20);
+  fetcher_abort(f, x);
+  ck_assert_uint_eq(fetcher_in_flight_bytes(f), 0);
+  fetch_free(fetcher_next_done(f));
+  fetcher_free(f);
+  free(u);
+}
+END_TEST
+
 START_TEST(test_url_build) {
   struct cfg_pair params[2] = {{(char *)"debug", (char *)"0"}, {(char *)"a b", (char *)"x&y"}};
   char *u = url_build("http://h:1/", "/debug/pprof/profile", 10, NULL, 0);
@@ -273,6 +312,7 @@ int main(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_ok_byte_exact);
   tcase_add_test(tc, test_in_flight_bytes);
+  tcase_add_test(tc, test_in_flight_expected);
   tcase_add_test(tc, test_http_error);
   tcase_add_test(tc, test_too_large_streaming);
   tcase_add_test(tc, test_too_large_content_length);
