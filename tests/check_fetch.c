@@ -9,6 +9,7 @@
 #include "url.h"
 #include "fetch.h"
 #include "minihttpd.h"
+#include "testfetch.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -33,27 +34,13 @@ static char *url(const char *path) {
   return xasprintf("http://127.0.0.1:%d%s", minihttpd_port(srv), path);
 }
 
-/* Runs one fetch to completion. */
+/* Runs one fetch to completion; nothing is left in flight after it. */
 static struct fetch *fetch_one(const char *path, int64_t timeout_ms, uint64_t max_size,
                                const struct cfg_http_client *http) {
   struct fetcher *f = fetcher_new();
-  struct fetch_request req;
-  struct fetch *x = NULL, *done = NULL;
   char *u = url(path);
-  int64_t deadline = time_mono_ms() + 20000;
+  struct fetch *done = test_fetch_run(f, u, timeout_ms, max_size, http);
 
-  memset(&req, 0, sizeof(req));
-  req.url = u;
-  req.timeout_ms = timeout_ms;
-  req.max_size = max_size;
-  req.http = http;
-  ck_assert_int_eq(fetcher_start(f, &req, &x), 0);
-  while (!done && time_mono_ms() < deadline) {
-    fetcher_poll(f, NULL, 0, 100);
-    fetcher_perform(f);
-    done = fetcher_next_done(f);
-  }
-  ck_assert_ptr_eq(done, x);
   ck_assert_uint_eq(fetcher_in_flight(f), 0);
   ck_assert_uint_eq(fetcher_in_flight_bytes(f), 0);
   fetcher_free(f);

@@ -15,6 +15,7 @@
 
 #include "fetch.h"
 #include "minihttpd.h"
+#include "testfetch.h"
 #include "util.h"
 
 static struct minihttpd *srv;
@@ -31,31 +32,10 @@ static void teardown(void) {
   curl_global_cleanup();
 }
 
-/* Runs one fetch of url on f to completion. */
-static struct fetch *run(struct fetcher *f, const char *url, int64_t timeout_ms,
-                         uint64_t max_size) {
-  struct fetch_request req;
-  struct fetch *x = NULL, *done = NULL;
-  int64_t deadline = time_mono_ms() + 20000;
-
-  memset(&req, 0, sizeof(req));
-  req.url = url;
-  req.timeout_ms = timeout_ms;
-  req.max_size = max_size;
-  ck_assert_int_eq(fetcher_start(f, &req, &x), 0);
-  while (!done && time_mono_ms() < deadline) {
-    fetcher_poll(f, NULL, 0, 100);
-    fetcher_perform(f);
-    done = fetcher_next_done(f);
-  }
-  ck_assert_ptr_eq(done, x);
-  return done;
-}
-
 static struct fetch *run_path(const char *path, int64_t timeout_ms, uint64_t max_size) {
   struct fetcher *f = fetcher_new();
   char *u = xasprintf("http://127.0.0.1:%d%s", minihttpd_port(srv), path);
-  struct fetch *x = run(f, u, timeout_ms, max_size);
+  struct fetch *x = test_fetch_run(f, u, timeout_ms, max_size, NULL);
   fetcher_free(f);
   free(u);
   return x;
@@ -96,7 +76,7 @@ END_TEST
 
 START_TEST(test_refused_message) {
   struct fetcher *f = fetcher_new();
-  struct fetch *x = run(f, "http://127.0.0.1:9/debug/pprof/heap", 2000, 1024);
+  struct fetch *x = test_fetch_run(f, "http://127.0.0.1:9/debug/pprof/heap", 2000, 1024, NULL);
   ck_assert_int_eq(x->error, FETCH_ERR_CONNECT);
   ck_assert_has(x->error_text, "127.0.0.1 port 9");
   ck_assert_has(x->error_text, ": Connection refused");
@@ -185,13 +165,13 @@ START_TEST(test_stale_connection_retried) {
   ck_assert_int_eq(pthread_create(&d.thread, NULL, dirty_serve, &d), 0);
   u = xasprintf("http://127.0.0.1:%d/debug/pprof/heap", ntohs(sa.sin_port));
 
-  x = run(f, u, 5000, 1024);
+  x = test_fetch_run(f, u, 5000, 1024, NULL);
   ck_assert_int_eq(x->error, FETCH_OK);
   ck_assert_uint_eq(x->body.len, 2);
   fetch_free(x);
   /* The next request goes out on the same connection, reads the leftover
    * bytes as its reply, and is retried once on a new connection. */
-  x = run(f, u, 5000, 1024);
+  x = test_fetch_run(f, u, 5000, 1024, NULL);
   ck_assert_msg(x->error == FETCH_OK, "%s", x->error_text);
   ck_assert_int_eq(x->http_status, 200);
   ck_assert_uint_eq(x->body.len, 5);
