@@ -78,22 +78,16 @@ static inline bool rd_varint(struct rd *r, uint64_t *ret) {
   return false;
 }
 
-/* A bool as protobuf-c reads one: true when any payload bit is set (also
- * bits past the 64th). */
+/* A bool as protobuf-c reads one: true when any payload bit is set, also
+ * those past the 64th (bits 1-6 of a tenth byte). */
 static bool rd_bool(struct rd *r, bool *ret) {
-  const uint8_t *p = r->p;
-  uint8_t any = 0;
+  const uint8_t *start = r->p;
+  uint64_t v;
 
-  for (unsigned i = 0; i < 10 && p < r->end; i++) {
-    uint8_t b = *p++;
-    any |= b & 0x7f;
-    if (!(b & 0x80)) {
-      *ret = any != 0;
-      r->p = p;
-      return true;
-    }
-  }
-  return false;
+  if (!rd_varint(r, &v))
+    return false;
+  *ret = v != 0 || (r->p - start == 10 && (start[9] & 0x7e));
+  return true;
 }
 
 /* A tag or a length: a varint of at most 5 bytes (protobuf-c's limit; a

@@ -21,6 +21,23 @@ static enum capture_format detect_file(const char *name, int *ret_minor) {
   return fi.format;
 }
 
+/* The whole of a gzip stream, inflated into out; returns its length. */
+static size_t inflate_all(const uint8_t *gz, size_t len, uint8_t *out, size_t cap) {
+  z_stream zs;
+  size_t n;
+
+  memset(&zs, 0, sizeof(zs));
+  ck_assert_int_eq(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
+  zs.next_in = (Bytef *)(uintptr_t)gz;
+  zs.avail_in = (uInt)len;
+  zs.next_out = out;
+  zs.avail_out = (uInt)cap;
+  ck_assert_int_eq(inflate(&zs, Z_FINISH), Z_STREAM_END);
+  n = cap - zs.avail_out;
+  inflateEnd(&zs);
+  return n;
+}
+
 static uint8_t *test_gzip_bytes(const uint8_t *data, size_t len, size_t *ret_len) {
   z_stream zs;
   uLong cap = compressBound((uLong)len) + 64;
@@ -54,22 +71,13 @@ START_TEST(test_plain_protobuf) {
   size_t len;
   uint8_t *gz = test_read_file(test_data_path("workload-heap.pprof"), &len);
   uint8_t out[65536];
-  z_stream zs;
   struct format_info fi;
 
-  memset(&zs, 0, sizeof(zs));
-  ck_assert_int_eq(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
-  zs.next_in = gz;
-  zs.avail_in = (uInt)len;
-  zs.next_out = out;
-  zs.avail_out = sizeof(out);
-  ck_assert_int_eq(inflate(&zs, Z_FINISH), Z_STREAM_END);
-  format_detect(out, sizeof(out) - zs.avail_out, &fi);
+  format_detect(out, inflate_all(gz, len, out, sizeof(out)), &fi);
   ck_assert_int_eq(fi.format, FORMAT_PPROF);
   /* A truncated prefix is still recognised (the decoder reports the rest). */
   format_detect(out, 100, &fi);
   ck_assert_int_eq(fi.format, FORMAT_PPROF);
-  inflateEnd(&zs);
   free(gz);
 }
 END_TEST
@@ -84,7 +92,6 @@ START_TEST(test_analysis_of_gzip) {
   const char text[] = "this is not a profile\n";
   struct analysis_opts o;
   struct analysis *a, *b;
-  z_stream zs;
   json_t *plain_json;
 
   analysis_opts_default(&o);
@@ -94,15 +101,7 @@ START_TEST(test_analysis_of_gzip) {
   ck_assert(json_is_true(json_object_get(a->json, "compressed")));
   ck_assert_str_eq(json_string_value(json_object_get(a->json, "format")), "pprof-gzip");
   /* the same analysis as of the inflated bytes, but for those two keys */
-  memset(&zs, 0, sizeof(zs));
-  ck_assert_int_eq(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
-  zs.next_in = gz;
-  zs.avail_in = (uInt)len;
-  zs.next_out = out;
-  zs.avail_out = sizeof(out);
-  ck_assert_int_eq(inflate(&zs, Z_FINISH), Z_STREAM_END);
-  b = analysis_run("heap", out, sizeof(out) - zs.avail_out, &o);
-  inflateEnd(&zs);
+  b = analysis_run("heap", out, inflate_all(gz, len, out, sizeof(out)), &o);
   ck_assert_int_eq(b->format.format, FORMAT_PPROF);
   plain_json = json_deep_copy(b->json);
   json_object_set_new(plain_json, "compressed", json_true());
