@@ -202,10 +202,11 @@ static void trim(struct v2_mmu *m) {
     drop = MIN(drop, w->seg_end);
     drop = MIN(drop, w->seg_start);
   }
-  /* Move only once at least half is dead: each point is then moved at
-   * most once on average, and the history stays within twice the points
-   * the windows still need. */
-  if (!drop || (drop * 2 < m->len && m->len < m->cap))
+  /* Move only once at least three quarters are dead (a full history
+   * that is not grows instead): a point is then moved a third of a time
+   * on average, and the history stays within four times the points the
+   * windows still need. */
+  if (!drop || drop < m->len - m->len / 4)
     return;
   memmove(m->h, m->h + drop, (m->len - drop) * sizeof(*m->h));
   m->len -= drop;
