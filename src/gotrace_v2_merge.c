@@ -291,6 +291,8 @@ static int merge_generation(struct merge *mg) {
          * (a thread with a proc is all it needs; nothing changes). */
         v2_an_heap(s, t, c->ev.time, c->ev.args[0]);
         rc = 1;
+      } else if (c->mi != V2_IDX_NONE) {
+        rc = v2_order_thread(s, &c->ev, c->mi);
       } else {
         rc = v2_order_advance(s, &c->ev, c->m, c->mi);
       }

@@ -268,8 +268,8 @@ static inline __attribute__((always_inline)) int go_create(struct v2_state *s, s
   g->status = blocked ? V2_G_WAITING : V2_G_RUNNABLE;
   g->seq_gen = s->gen->num;
   g->astate = GS_NOTEXIST;
-  return v2_emit(s, ev, type, c, ev->args, g, NULL, GS_NOTEXIST,
-                 blocked ? GS_WAITING : GS_RUNNABLE, NULL);
+  return v2_emit(s, ev, type, c, ev->args, g, NULL, GS_NOTEXIST, blocked ? GS_WAITING : GS_RUNNABLE,
+                 NULL);
 }
 
 static int go_create_syscall(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
@@ -295,9 +295,9 @@ static int go_create_syscall(struct v2_state *s, struct v2_event *ev, struct v2_
 
 /* GoDestroy, GoStop, GoBlock: the running goroutine leaves its thread
  * (type is a constant at each call). */
-static inline __attribute__((always_inline)) int
-go_stop_exec(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n,
-             uint8_t type) {
+static inline __attribute__((always_inline)) int go_stop_exec(struct v2_state *s,
+                                                              struct v2_event *ev, struct v2_ctx *c,
+                                                              struct v2_ctx *n, uint8_t type) {
   int rc = v2_user_ctx(s, ev, c), new_state;
   struct v2_g *g;
   if (rc < 0)
@@ -317,7 +317,8 @@ go_stop_exec(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v
   return v2_emit(s, ev, type, c, ev->args, g, NULL, GS_RUNNING, new_state, NULL);
 }
 
-static int go_start(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
+static inline __attribute__((always_inline)) int go_start(struct v2_state *s, struct v2_event *ev,
+                                                          struct v2_ctx *c, struct v2_ctx *n) {
   struct v2_g *g = v2_g_lookup(s, ev->args[0]);
   int rc;
   if (!g || g->status != V2_G_RUNNABLE || !seq_next(s->gen->num, g->seq_gen, g->seq, ev->args[1]))
@@ -332,7 +333,8 @@ static int go_start(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, s
   return v2_emit(s, ev, V2_EV_GO_START, c, ev->args, g, NULL, GS_RUNNABLE, GS_RUNNING, NULL);
 }
 
-static int go_unblock(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
+static inline __attribute__((always_inline)) int go_unblock(struct v2_state *s, struct v2_event *ev,
+                                                            struct v2_ctx *c, struct v2_ctx *n) {
   struct v2_g *g = v2_g_lookup(s, ev->args[0]);
   if (!g || g->status != V2_G_WAITING || !seq_next(s->gen->num, g->seq_gen, g->seq, ev->args[1]))
     return 0;
@@ -379,8 +381,8 @@ static int go_switch(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, 
   return v2_emit(s, ev, V2_EV_GO_START, &sc, ev->args, next, NULL, GS_RUNNABLE, GS_RUNNING, NULL);
 }
 
-static int syscall_begin(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
-                         struct v2_ctx *n) {
+static inline __attribute__((always_inline)) int
+syscall_begin(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
   int rc = v2_user_ctx(s, ev, c);
   struct v2_g *g;
   struct v2_p *p;
@@ -400,12 +402,11 @@ static int syscall_begin(struct v2_state *s, struct v2_event *ev, struct v2_ctx 
   g->status = V2_G_SYSCALL;
   p->status = V2_P_SYSCALL;
   p->seq = ev->args[0];
-  return v2_emit(s, ev, V2_EV_GO_SYSCALL_BEGIN, c, ev->args, g, NULL, GS_RUNNING, GS_SYSCALL,
-                 NULL);
+  return v2_emit(s, ev, V2_EV_GO_SYSCALL_BEGIN, c, ev->args, g, NULL, GS_RUNNING, GS_SYSCALL, NULL);
 }
 
-static int syscall_end(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
-                       struct v2_ctx *n) {
+static inline __attribute__((always_inline)) int
+syscall_end(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
   int rc = v2_user_ctx(s, ev, c);
   struct v2_g *g;
   struct v2_p *p;
@@ -443,8 +444,8 @@ static int syscall_end_blocked(struct v2_state *s, struct v2_event *ev, struct v
     return rc;
   g->status = V2_G_RUNNABLE;
   n->g = V2_NONE;
-  return v2_emit(s, ev, V2_EV_GO_SYSCALL_END_BLOCKED, c, ev->args, g, NULL, GS_SYSCALL,
-                 GS_RUNNABLE, NULL);
+  return v2_emit(s, ev, V2_EV_GO_SYSCALL_END_BLOCKED, c, ev->args, g, NULL, GS_SYSCALL, GS_RUNNABLE,
+                 NULL);
 }
 
 static int destroy_syscall(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
@@ -471,8 +472,8 @@ static int destroy_syscall(struct v2_state *s, struct v2_event *ev, struct v2_ct
     if (rc < 0)
       return rc;
   }
-  rc = v2_emit(s, ev, V2_EV_GO_DESTROY_SYSCALL, c, ev->args, g, NULL, GS_SYSCALL, GS_NOTEXIST,
-               NULL);
+  rc =
+      v2_emit(s, ev, V2_EV_GO_DESTROY_SYSCALL, c, ev->args, g, NULL, GS_SYSCALL, GS_NOTEXIST, NULL);
   v2_an_retire(s, g);
   v2_g_delete(s, g);
   return rc;
@@ -593,4 +594,54 @@ int v2_order_advance(struct v2_state *s, struct v2_event *ev, uint64_t m, uint32
     ms->gr = n.g == V2_NONE ? NULL : n.gr;
   }
   return 1;
+}
+
+/* The frequent events of a known thread (nine in ten of those that reach
+ * the state machine): the same handlers, with the event type a constant
+ * and only what each of them can change written back to the thread. */
+int v2_order_thread(struct v2_state *s, struct v2_event *ev, uint32_t mi) {
+  struct v2_m *ms = &s->ms[mi];
+  struct v2_ctx c, n;
+  int rc;
+  c.g = ms->g;
+  c.p = ms->p;
+  c.m = ms->id;
+  c.gr = ms->gr;
+  n = c;
+  switch (ev->type) {
+  case V2_EV_GO_START:
+    rc = go_start(s, ev, &c, &n);
+    if (rc > 0) { /* n.g is the started goroutine, n.p unchanged */
+      ms->g = n.g;
+      ms->gr = n.gr;
+    }
+    return rc;
+  case V2_EV_GO_STOP:
+    rc = go_stop_exec(s, ev, &c, &n, V2_EV_GO_STOP);
+    break;
+  case V2_EV_GO_BLOCK:
+    rc = go_stop_exec(s, ev, &c, &n, V2_EV_GO_BLOCK);
+    break;
+  case V2_EV_GO_DESTROY:
+    rc = go_stop_exec(s, ev, &c, &n, V2_EV_GO_DESTROY);
+    break;
+  case V2_EV_GO_UNBLOCK:
+    return go_unblock(s, ev, &c, &n);
+  case V2_EV_GO_SYSCALL_BEGIN:
+    return syscall_begin(s, ev, &c, &n);
+  case V2_EV_GO_SYSCALL_END:
+    return syscall_end(s, ev, &c, &n);
+  case V2_EV_GO_CREATE:
+    return go_create(s, ev, &c, V2_EV_GO_CREATE);
+  case V2_EV_GC_ASSIST_BEGIN:
+  case V2_EV_GC_ASSIST_END:
+    return v2_go_range(s, ev, &c);
+  default:
+    return v2_order_advance(s, ev, ms->id, mi);
+  }
+  if (rc > 0) { /* the goroutine left the thread, n.p unchanged */
+    ms->g = V2_NONE;
+    ms->gr = NULL;
+  }
+  return rc;
 }
