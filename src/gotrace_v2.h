@@ -744,6 +744,35 @@ v2_emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, const struc
   rc = v2_an_event(s, &o);
   return rc < 0 ? rc : 1;
 }
+/* GCMarkAssistBegin/End of the running goroutine (a tenth of all events;
+ * type is a constant at each call): inline in v2_go_range and
+ * v2_order_thread. */
+static inline __attribute__((always_inline)) int v2_assist_range(struct v2_state *s,
+                                                                 const struct v2_event *ev,
+                                                                 const struct v2_ctx *c,
+                                                                 uint8_t type) {
+  struct v2_g *g;
+  int rc = v2_user_ctx(s, ev, c);
+  if (rc < 0)
+    return rc;
+  g = v2_cur_g(s, c);
+  if (!g)
+    return v2_fail(s->err, ev->off, "%s for unknown goroutine %llu", v2_type_name(type),
+                   (unsigned long long)c->g);
+  if (type == V2_EV_GC_ASSIST_BEGIN) {
+    if (g->assist_open)
+      return v2_fail(s->err, ev->off, "GCMarkAssistBegin while goroutine %llu is assisting",
+                     (unsigned long long)g->id);
+    g->assist_open = 1;
+  } else {
+    if (!g->assist_open)
+      return v2_fail(s->err, ev->off, "GCMarkAssistEnd without begin on goroutine %llu",
+                     (unsigned long long)g->id);
+    g->assist_open = 0;
+  }
+  v2_an_assist(s, type, ev->time, c->p, g);
+  return 1;
+}
 struct v2_an *v2_an_new(void);
 struct v2_an *v2_an_free(struct v2_an *a);
 void v2_an_sync(struct v2_state *s, int64_t time);

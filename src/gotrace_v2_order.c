@@ -634,8 +634,9 @@ int v2_order_thread(struct v2_state *s, struct v2_event *ev, uint32_t mi) {
   case V2_EV_GO_CREATE:
     return go_create(s, ev, &c, V2_EV_GO_CREATE);
   case V2_EV_GC_ASSIST_BEGIN:
+    return v2_assist_range(s, ev, &c, V2_EV_GC_ASSIST_BEGIN);
   case V2_EV_GC_ASSIST_END:
-    return v2_go_range(s, ev, &c);
+    return v2_assist_range(s, ev, &c, V2_EV_GC_ASSIST_END);
   default:
     return v2_order_advance(s, ev, ms->id, mi);
   }
