@@ -673,6 +673,9 @@ void v2_an_go_create(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *
 void v2_an_go_destroy(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
 /* GCMarkAssistActive/Begin/End of goroutine g (a tenth of all events). */
 void v2_an_assist(struct v2_state *s, uint8_t type, int64_t time, uint64_t p, struct v2_g *g);
+/* The same for GCMarkAssistBegin / GCMarkAssistEnd, with the type a constant. */
+void v2_an_assist_begin(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g);
+void v2_an_assist_end(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g);
 static inline bool v2_is_go_transition(uint8_t type) {
   return (type >= V2_EV_GO_CREATE && type <= V2_EV_GO_STATUS) ||
          (type >= V2_EV_GO_SWITCH && type <= V2_EV_GO_STATUS_STACK);
@@ -770,7 +773,10 @@ static inline __attribute__((always_inline)) int v2_assist_range(struct v2_state
                      (unsigned long long)g->id);
     g->assist_open = 0;
   }
-  v2_an_assist(s, type, ev->time, c->p, g);
+  if (type == V2_EV_GC_ASSIST_BEGIN)
+    v2_an_assist_begin(s, ev->time, c->p, g);
+  else
+    v2_an_assist_end(s, ev->time, c->p, g);
   return 1;
 }
 struct v2_an *v2_an_new(void);

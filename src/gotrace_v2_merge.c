@@ -195,8 +195,9 @@ static inline __attribute__((always_inline)) int requeue(struct merge *mg, struc
       struct hent *h = mg->heap;
       h[0].time = c->ev.time;
       h[0].tie = tie;
-      /* Usually the thread stays the earliest: no sift needed. */
-      if (mg->n_heap > 1 && (less(&h[1], &h[0]) || (mg->n_heap > 2 && less(&h[2], &h[0]))))
+      /* Usually the thread stays the earliest: no sift needed. Its tie
+       * is the largest so far, so less(child, top) is child.time <= time. */
+      if (mg->n_heap > 1 && (h[1].time <= h[0].time || (mg->n_heap > 2 && h[2].time <= h[0].time)))
         sift_down(mg, 0);
     } else {
       heap_push(mg, (struct hent){c->ev.time, tie, idx});
