@@ -286,16 +286,16 @@ static int merge_generation(struct merge *mg) {
     {
       struct cursor *c = &mg->cur[mg->heap[0].idx];
       uint8_t t = c->ev.type;
-      if ((t == V2_EV_HEAP_ALLOC || t == V2_EV_HEAP_GOAL) && c->mi != V2_IDX_NONE &&
-          s->ms[c->mi].p != V2_NONE && s->initial_gen) {
+      if (c->mi == V2_IDX_NONE) {
+        rc = v2_order_advance(s, &c->ev, c->m, c->mi);
+      } else if ((t == V2_EV_HEAP_ALLOC || t == V2_EV_HEAP_GOAL) && s->ms[c->mi].p != V2_NONE &&
+                 s->initial_gen) {
         /* A fifth of all events: what v2_order_advance would do for it
          * (a thread with a proc is all it needs; nothing changes). */
         v2_an_heap(s, t, c->ev.time, c->ev.args[0]);
         rc = 1;
-      } else if (c->mi != V2_IDX_NONE) {
-        rc = v2_order_thread(s, &c->ev, c->mi);
       } else {
-        rc = v2_order_advance(s, &c->ev, c->m, c->mi);
+        rc = v2_order_thread(s, &c->ev, c->mi);
       }
       if (rc < 0)
         return rc;
