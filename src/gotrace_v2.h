@@ -609,6 +609,8 @@ struct v2_event {
   size_t off;
 };
 int v2_order_advance(struct v2_state *s, struct v2_event *ev, uint64_t m, uint32_t mi);
+/* The same for a known thread (mi != V2_IDX_NONE), faster for the frequent events. */
+int v2_order_thread(struct v2_state *s, struct v2_event *ev, uint32_t mi);
 
 /* Scheduling context of an event: the thread's G and P before it. */
 struct v2_ctx {
@@ -671,6 +673,9 @@ void v2_an_go_create(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *
 void v2_an_go_destroy(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g, struct v2_go x);
 /* GCMarkAssistActive/Begin/End of goroutine g (a tenth of all events). */
 void v2_an_assist(struct v2_state *s, uint8_t type, int64_t time, uint64_t p, struct v2_g *g);
+/* The same for GCMarkAssistBegin / GCMarkAssistEnd, with the type a constant. */
+void v2_an_assist_begin(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g);
+void v2_an_assist_end(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g);
 static inline bool v2_is_go_transition(uint8_t type) {
   return (type >= V2_EV_GO_CREATE && type <= V2_EV_GO_STATUS) ||
          (type >= V2_EV_GO_SWITCH && type <= V2_EV_GO_STATUS_STACK);
@@ -741,6 +746,38 @@ v2_emit(struct v2_state *s, const struct v2_event *ev, uint8_t type, const struc
   o.ann_begin = extra ? extra->ann_begin : 0;
   rc = v2_an_event(s, &o);
   return rc < 0 ? rc : 1;
+}
+/* GCMarkAssistBegin/End of the running goroutine (a tenth of all events;
+ * type is a constant at each call): inline in v2_go_range and
+ * v2_order_thread. */
+static inline __attribute__((always_inline)) int v2_assist_range(struct v2_state *s,
+                                                                 const struct v2_event *ev,
+                                                                 const struct v2_ctx *c,
+                                                                 uint8_t type) {
+  struct v2_g *g;
+  int rc = v2_user_ctx(s, ev, c);
+  if (rc < 0)
+    return rc;
+  g = v2_cur_g(s, c);
+  if (!g)
+    return v2_fail(s->err, ev->off, "%s for unknown goroutine %llu", v2_type_name(type),
+                   (unsigned long long)c->g);
+  if (type == V2_EV_GC_ASSIST_BEGIN) {
+    if (g->assist_open)
+      return v2_fail(s->err, ev->off, "GCMarkAssistBegin while goroutine %llu is assisting",
+                     (unsigned long long)g->id);
+    g->assist_open = 1;
+  } else {
+    if (!g->assist_open)
+      return v2_fail(s->err, ev->off, "GCMarkAssistEnd without begin on goroutine %llu",
+                     (unsigned long long)g->id);
+    g->assist_open = 0;
+  }
+  if (type == V2_EV_GC_ASSIST_BEGIN)
+    v2_an_assist_begin(s, ev->time, c->p, g);
+  else
+    v2_an_assist_end(s, ev->time, c->p, g);
+  return 1;
 }
 struct v2_an *v2_an_new(void);
 struct v2_an *v2_an_free(struct v2_an *a);

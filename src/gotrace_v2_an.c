@@ -72,7 +72,7 @@ static bool executing(int st) {
 
 /* ---- MMU credits ---- */
 
-static void credit(struct v2_an *a, int64_t p, int d) {
+static inline void credit(struct v2_an *a, int64_t p, int d) {
   if (p < 0 || (size_t)p >= a->n_mps)
     return;
   int before = a->mps[p];
@@ -89,7 +89,7 @@ static int64_t p_index(uint64_t p) {
 
 /* A goroutine doing GC work (assist, background worker) occupies the P it
  * executes on; the credited P is remembered so it is released exactly. */
-static void g_credit(struct v2_an *a, struct v2_g *g, uint64_t p) {
+static inline void g_credit(struct v2_an *a, struct v2_g *g, uint64_t p) {
   int64_t i = p_index(p);
   if (g->mmu_p >= 0 || i < 0 || (size_t)i >= a->n_mps)
     return;
@@ -97,7 +97,7 @@ static void g_credit(struct v2_an *a, struct v2_g *g, uint64_t p) {
   credit(a, i, +1);
 }
 
-static void g_release(struct v2_an *a, struct v2_g *g) {
+static inline void g_release(struct v2_an *a, struct v2_g *g) {
   if (g->mmu_p < 0)
     return;
   credit(a, g->mmu_p, -1);
@@ -659,7 +659,9 @@ void v2_an_go_destroy(struct v2_state *s, int64_t time, uint64_t p, struct v2_g 
   go_event(s, time, p, g, x, GS_RUNNING, GS_NOTEXIST);
 }
 
-void v2_an_assist(struct v2_state *s, uint8_t type, int64_t time, uint64_t p, struct v2_g *g) {
+/* v2_an_assist's body; type is a constant in the copies for begin and end. */
+static inline __attribute__((always_inline)) void assist(struct v2_state *s, uint8_t type,
+                                                         int64_t time, uint64_t p, struct v2_g *g) {
   struct v2_an *a = s->an;
   if (time <= s->last_time)
     time = s->last_time + 1;
@@ -669,6 +671,18 @@ void v2_an_assist(struct v2_state *s, uint8_t type, int64_t time, uint64_t p, st
   a->events++;
   assist_event(s, type, time, p, g);
   util_point(s, time);
+}
+
+void v2_an_assist(struct v2_state *s, uint8_t type, int64_t time, uint64_t p, struct v2_g *g) {
+  assist(s, type, time, p, g);
+}
+
+void v2_an_assist_begin(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g) {
+  assist(s, V2_EV_GC_ASSIST_BEGIN, time, p, g);
+}
+
+void v2_an_assist_end(struct v2_state *s, int64_t time, uint64_t p, struct v2_g *g) {
+  assist(s, V2_EV_GC_ASSIST_END, time, p, g);
 }
 
 void v2_an_heap(struct v2_state *s, uint8_t type, int64_t time, uint64_t bytes) {

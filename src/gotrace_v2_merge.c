@@ -195,8 +195,9 @@ static inline __attribute__((always_inline)) int requeue(struct merge *mg, struc
       struct hent *h = mg->heap;
       h[0].time = c->ev.time;
       h[0].tie = tie;
-      /* Usually the thread stays the earliest: no sift needed. */
-      if (mg->n_heap > 1 && (less(&h[1], &h[0]) || (mg->n_heap > 2 && less(&h[2], &h[0]))))
+      /* Usually the thread stays the earliest: no sift needed. Its tie
+       * is the largest so far, so less(child, top) is child.time <= time. */
+      if (mg->n_heap > 1 && (h[1].time <= h[0].time || (mg->n_heap > 2 && h[2].time <= h[0].time)))
         sift_down(mg, 0);
     } else {
       heap_push(mg, (struct hent){c->ev.time, tie, idx});
@@ -285,14 +286,16 @@ static int merge_generation(struct merge *mg) {
     {
       struct cursor *c = &mg->cur[mg->heap[0].idx];
       uint8_t t = c->ev.type;
-      if ((t == V2_EV_HEAP_ALLOC || t == V2_EV_HEAP_GOAL) && c->mi != V2_IDX_NONE &&
-          s->ms[c->mi].p != V2_NONE && s->initial_gen) {
+      if (c->mi == V2_IDX_NONE) {
+        rc = v2_order_advance(s, &c->ev, c->m, c->mi);
+      } else if ((t == V2_EV_HEAP_ALLOC || t == V2_EV_HEAP_GOAL) && s->ms[c->mi].p != V2_NONE &&
+                 s->initial_gen) {
         /* A fifth of all events: what v2_order_advance would do for it
          * (a thread with a proc is all it needs; nothing changes). */
         v2_an_heap(s, t, c->ev.time, c->ev.args[0]);
         rc = 1;
       } else {
-        rc = v2_order_advance(s, &c->ev, c->m, c->mi);
+        rc = v2_order_thread(s, &c->ev, c->mi);
       }
       if (rc < 0)
         return rc;

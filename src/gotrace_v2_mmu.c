@@ -109,6 +109,41 @@ static inline double integral(const struct v2_mmu *m, int64_t x, size_t *seg,
   return p->acc + p->u * (double)(x - p->t);
 }
 
+/* The end of a run of points a window loop would skip: the first index in
+ * [j, n) whose point has t > tmax or (with acc) not acc <= amax. t grows
+ * along the history, and so does acc while mono (the only time the start
+ * loop skips), so the run is found by galloping and bisecting instead of
+ * point by point. */
+static inline bool in_run(const struct hp *p, int64_t tmax, bool acc, double amax) {
+  return p->t <= tmax && (!acc || p->acc <= amax);
+}
+
+static inline __attribute__((always_inline)) size_t skip_run(const struct hp *h, size_t j, size_t n,
+                                                             int64_t tmax, bool acc, double amax) {
+  size_t lo = j, hi, step = 1;
+  if (j >= n || !in_run(&h[j], tmax, acc, amax))
+    return j;
+  for (;;) { /* h[lo] is in the run */
+    hi = lo + step;
+    if (hi >= n) {
+      hi = n;
+      break;
+    }
+    if (!in_run(&h[hi], tmax, acc, amax))
+      break;
+    lo = hi;
+    step *= 2;
+  }
+  while (hi - lo > 1) { /* h[lo] in the run, h[hi] (or n) not */
+    size_t mid = lo + (hi - lo) / 2;
+    if (in_run(&h[mid], tmax, acc, amax))
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return hi;
+}
+
 /* Evaluates the windows over the points committed since the last call:
  * for each point t the window ending at t, and the windows starting at
  * earlier breakpoints that end by the last point. The minimum does not
@@ -140,8 +175,10 @@ static void windows_advance(struct v2_mmu *m) {
     for (j = w->end_next; j < m->len; j++) {
       int64_t st;
       double gap;
-      if (h[j].t <= wake)
+      if (h[j].t <= wake) {
+        j = skip_run(h, j, m->len, wake, false, 0) - 1;
         continue;
+      }
       st = h[j].t - w->w;
       if (st < m->t0)
         continue;
@@ -161,8 +198,11 @@ static void windows_advance(struct v2_mmu *m) {
      * start_i - best - slack. */
     lim = w->start_ok && m->mono ? w->start_i - best - slack : -1.0 / 0.0;
     for (j = w->next_start; j < m->len && h[j].t <= smax; j++) {
-      if (h[j].acc <= lim)
+      if (h[j].acc <= lim) {
+        if (m->mono) /* acc grows */
+          j = skip_run(h, j, m->len, smax, true, lim) - 1;
         continue;
+      }
       if (w->seg_start < j)
         w->seg_start = j;
       i = integral(m, h[j].t + w->w, &w->seg_start, last);
@@ -202,10 +242,11 @@ static void trim(struct v2_mmu *m) {
     drop = MIN(drop, w->seg_end);
     drop = MIN(drop, w->seg_start);
   }
-  /* Move only once at least half is dead: each point is then moved at
-   * most once on average, and the history stays within twice the points
-   * the windows still need. */
-  if (!drop || (drop * 2 < m->len && m->len < m->cap))
+  /* Move only once at least three quarters are dead (a full history
+   * that is not grows instead): a point is then moved a third of a time
+   * on average, and the history stays within four times the points the
+   * windows still need. */
+  if (!drop || drop < m->len - m->len / 4)
     return;
   memmove(m->h, m->h + drop, (m->len - drop) * sizeof(*m->h));
   m->len -= drop;

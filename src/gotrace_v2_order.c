@@ -126,7 +126,7 @@ static int proc_start(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
   p->status = V2_P_RUNNING;
   p->seq = ev->args[1];
   n->p = p->id;
-  return v2_emit(s, ev, ev->type, c, ev->args, NULL, p, PS_IDLE, PS_RUNNING, NULL);
+  return v2_emit(s, ev, V2_EV_PROC_START, c, ev->args, NULL, p, PS_IDLE, PS_RUNNING, NULL);
 }
 
 static int proc_stop(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
@@ -142,7 +142,7 @@ static int proc_stop(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, 
     return rc;
   p->status = V2_P_IDLE;
   n->p = V2_NONE;
-  return v2_emit(s, ev, ev->type, c, ev->args, NULL, p, PS_RUNNING, PS_IDLE, NULL);
+  return v2_emit(s, ev, V2_EV_PROC_STOP, c, ev->args, NULL, p, PS_RUNNING, PS_IDLE, NULL);
 }
 
 static int proc_steal(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
@@ -162,13 +162,13 @@ static int proc_steal(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
   p->seq = ev->args[1];
   before = old == V2_P_ABANDONED ? PS_IDLE : PS_RUNNING;
   if (old == V2_P_ABANDONED)
-    return v2_emit(s, ev, ev->type, c, ev->args, NULL, p, before, PS_IDLE, NULL);
+    return v2_emit(s, ev, V2_EV_PROC_STEAL, c, ev->args, NULL, p, before, PS_IDLE, NULL);
   if (victim == c->m) {
     if (c->p != p->id)
       return v2_fail(s->err, ev->off, "thread steals proc %llu from itself but holds proc %llu",
                      (unsigned long long)p->id, (unsigned long long)c->p);
     n->p = V2_NONE;
-    return v2_emit(s, ev, ev->type, c, ev->args, NULL, p, before, PS_IDLE, NULL);
+    return v2_emit(s, ev, V2_EV_PROC_STEAL, c, ev->args, NULL, p, before, PS_IDLE, NULL);
   }
   vm = v2_m_find(s, victim);
   if (!vm)
@@ -179,7 +179,7 @@ static int proc_steal(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
                    (unsigned long long)p->id, (unsigned long long)victim,
                    (unsigned long long)vm->p);
   vm->p = V2_NONE;
-  return v2_emit(s, ev, ev->type, c, ev->args, NULL, p, before, PS_IDLE, NULL);
+  return v2_emit(s, ev, V2_EV_PROC_STEAL, c, ev->args, NULL, p, before, PS_IDLE, NULL);
 }
 
 static int go_status(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
@@ -247,11 +247,13 @@ static int go_status(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, 
   return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, old, wire_g_state[st], NULL);
 }
 
-static int go_create(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
+/* type is a constant at each call: v2_emit folds. */
+static inline __attribute__((always_inline)) int go_create(struct v2_state *s, struct v2_event *ev,
+                                                           struct v2_ctx *c, uint8_t type) {
   uint64_t gid = ev->args[0];
   struct v2_g *cur, *g;
   int rc = v2_need(s, ev, c, MUST, MUST, MAY);
-  bool blocked = ev->type == V2_EV_GO_CREATE_BLOCKED;
+  bool blocked = type == V2_EV_GO_CREATE_BLOCKED;
   if (rc < 0)
     return rc;
   cur = v2_cur_g(s, c);
@@ -266,8 +268,8 @@ static int go_create(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, 
   g->status = blocked ? V2_G_WAITING : V2_G_RUNNABLE;
   g->seq_gen = s->gen->num;
   g->astate = GS_NOTEXIST;
-  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_NOTEXIST,
-                 blocked ? GS_WAITING : GS_RUNNABLE, NULL);
+  return v2_emit(s, ev, type, c, ev->args, g, NULL, GS_NOTEXIST, blocked ? GS_WAITING : GS_RUNNABLE,
+                 NULL);
 }
 
 static int go_create_syscall(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
@@ -287,12 +289,15 @@ static int go_create_syscall(struct v2_state *s, struct v2_event *ev, struct v2_
   g->astate = GS_NOTEXIST;
   n->g = gid;
   n->gr = g;
-  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_NOTEXIST, GS_SYSCALL, NULL);
+  return v2_emit(s, ev, V2_EV_GO_CREATE_SYSCALL, c, ev->args, g, NULL, GS_NOTEXIST, GS_SYSCALL,
+                 NULL);
 }
 
-/* GoDestroy, GoStop, GoBlock: the running goroutine leaves its thread. */
-static int go_stop_exec(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
-                        struct v2_ctx *n) {
+/* GoDestroy, GoStop, GoBlock: the running goroutine leaves its thread
+ * (type is a constant at each call). */
+static inline __attribute__((always_inline)) int go_stop_exec(struct v2_state *s,
+                                                              struct v2_event *ev, struct v2_ctx *c,
+                                                              struct v2_ctx *n, uint8_t type) {
   int rc = v2_user_ctx(s, ev, c), new_state;
   struct v2_g *g;
   if (rc < 0)
@@ -301,18 +306,19 @@ static int go_stop_exec(struct v2_state *s, struct v2_event *ev, struct v2_ctx *
   if (!g)
     return rc;
   n->g = V2_NONE;
-  if (ev->type == V2_EV_GO_DESTROY) {
-    rc = v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_RUNNING, GS_NOTEXIST, NULL);
+  if (type == V2_EV_GO_DESTROY) {
+    rc = v2_emit(s, ev, V2_EV_GO_DESTROY, c, ev->args, g, NULL, GS_RUNNING, GS_NOTEXIST, NULL);
     v2_an_retire(s, g);
     v2_g_delete(s, g);
     return rc;
   }
-  g->status = ev->type == V2_EV_GO_STOP ? V2_G_RUNNABLE : V2_G_WAITING;
-  new_state = ev->type == V2_EV_GO_STOP ? GS_RUNNABLE : GS_WAITING;
-  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_RUNNING, new_state, NULL);
+  g->status = type == V2_EV_GO_STOP ? V2_G_RUNNABLE : V2_G_WAITING;
+  new_state = type == V2_EV_GO_STOP ? GS_RUNNABLE : GS_WAITING;
+  return v2_emit(s, ev, type, c, ev->args, g, NULL, GS_RUNNING, new_state, NULL);
 }
 
-static int go_start(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
+static inline __attribute__((always_inline)) int go_start(struct v2_state *s, struct v2_event *ev,
+                                                          struct v2_ctx *c, struct v2_ctx *n) {
   struct v2_g *g = v2_g_lookup(s, ev->args[0]);
   int rc;
   if (!g || g->status != V2_G_RUNNABLE || !seq_next(s->gen->num, g->seq_gen, g->seq, ev->args[1]))
@@ -324,17 +330,18 @@ static int go_start(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, s
   g->seq = ev->args[1];
   n->g = g->id;
   n->gr = g;
-  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_RUNNABLE, GS_RUNNING, NULL);
+  return v2_emit(s, ev, V2_EV_GO_START, c, ev->args, g, NULL, GS_RUNNABLE, GS_RUNNING, NULL);
 }
 
-static int go_unblock(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
+static inline __attribute__((always_inline)) int go_unblock(struct v2_state *s, struct v2_event *ev,
+                                                            struct v2_ctx *c, struct v2_ctx *n) {
   struct v2_g *g = v2_g_lookup(s, ev->args[0]);
   if (!g || g->status != V2_G_WAITING || !seq_next(s->gen->num, g->seq_gen, g->seq, ev->args[1]))
     return 0;
   g->status = V2_G_RUNNABLE;
   g->seq = ev->args[1];
   /* Anything may unblock a goroutine (e.g. sysmon): no context to check. */
-  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_WAITING, GS_RUNNABLE, NULL);
+  return v2_emit(s, ev, V2_EV_GO_UNBLOCK, c, ev->args, g, NULL, GS_WAITING, GS_RUNNABLE, NULL);
 }
 
 /* GoSwitch(Destroy): unblock next, block (or destroy) current, start next. */
@@ -374,8 +381,8 @@ static int go_switch(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, 
   return v2_emit(s, ev, V2_EV_GO_START, &sc, ev->args, next, NULL, GS_RUNNABLE, GS_RUNNING, NULL);
 }
 
-static int syscall_begin(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
-                         struct v2_ctx *n) {
+static inline __attribute__((always_inline)) int
+syscall_begin(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
   int rc = v2_user_ctx(s, ev, c);
   struct v2_g *g;
   struct v2_p *p;
@@ -395,11 +402,11 @@ static int syscall_begin(struct v2_state *s, struct v2_event *ev, struct v2_ctx 
   g->status = V2_G_SYSCALL;
   p->status = V2_P_SYSCALL;
   p->seq = ev->args[0];
-  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_RUNNING, GS_SYSCALL, NULL);
+  return v2_emit(s, ev, V2_EV_GO_SYSCALL_BEGIN, c, ev->args, g, NULL, GS_RUNNING, GS_SYSCALL, NULL);
 }
 
-static int syscall_end(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
-                       struct v2_ctx *n) {
+static inline __attribute__((always_inline)) int
+syscall_end(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, struct v2_ctx *n) {
   int rc = v2_user_ctx(s, ev, c);
   struct v2_g *g;
   struct v2_p *p;
@@ -414,7 +421,7 @@ static int syscall_end(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c
                    (unsigned long long)c->p);
   g->status = V2_G_RUNNING;
   p->status = V2_P_RUNNING;
-  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_SYSCALL, GS_RUNNING, NULL);
+  return v2_emit(s, ev, V2_EV_GO_SYSCALL_END, c, ev->args, g, NULL, GS_SYSCALL, GS_RUNNING, NULL);
 }
 
 static int syscall_end_blocked(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
@@ -437,7 +444,8 @@ static int syscall_end_blocked(struct v2_state *s, struct v2_event *ev, struct v
     return rc;
   g->status = V2_G_RUNNABLE;
   n->g = V2_NONE;
-  return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_SYSCALL, GS_RUNNABLE, NULL);
+  return v2_emit(s, ev, V2_EV_GO_SYSCALL_END_BLOCKED, c, ev->args, g, NULL, GS_SYSCALL, GS_RUNNABLE,
+                 NULL);
 }
 
 static int destroy_syscall(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c,
@@ -464,7 +472,8 @@ static int destroy_syscall(struct v2_state *s, struct v2_event *ev, struct v2_ct
     if (rc < 0)
       return rc;
   }
-  rc = v2_emit(s, ev, ev->type, c, ev->args, g, NULL, GS_SYSCALL, GS_NOTEXIST, NULL);
+  rc =
+      v2_emit(s, ev, V2_EV_GO_DESTROY_SYSCALL, c, ev->args, g, NULL, GS_SYSCALL, GS_NOTEXIST, NULL);
   v2_an_retire(s, g);
   v2_g_delete(s, g);
   return rc;
@@ -485,14 +494,17 @@ static int dispatch(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c, s
   case V2_EV_GO_STATUS_STACK:
     return go_status(s, ev, c, n);
   case V2_EV_GO_CREATE:
+    return go_create(s, ev, c, V2_EV_GO_CREATE);
   case V2_EV_GO_CREATE_BLOCKED:
-    return go_create(s, ev, c, n);
+    return go_create(s, ev, c, V2_EV_GO_CREATE_BLOCKED);
   case V2_EV_GO_CREATE_SYSCALL:
     return go_create_syscall(s, ev, c, n);
   case V2_EV_GO_DESTROY:
+    return go_stop_exec(s, ev, c, n, V2_EV_GO_DESTROY);
   case V2_EV_GO_STOP:
+    return go_stop_exec(s, ev, c, n, V2_EV_GO_STOP);
   case V2_EV_GO_BLOCK:
-    return go_stop_exec(s, ev, c, n);
+    return go_stop_exec(s, ev, c, n, V2_EV_GO_BLOCK);
   case V2_EV_GO_START:
     return go_start(s, ev, c, n);
   case V2_EV_GO_UNBLOCK:
@@ -582,4 +594,55 @@ int v2_order_advance(struct v2_state *s, struct v2_event *ev, uint64_t m, uint32
     ms->gr = n.g == V2_NONE ? NULL : n.gr;
   }
   return 1;
+}
+
+/* The frequent events of a known thread (nine in ten of those that reach
+ * the state machine): the same handlers, with the event type a constant
+ * and only what each of them can change written back to the thread. */
+int v2_order_thread(struct v2_state *s, struct v2_event *ev, uint32_t mi) {
+  struct v2_m *ms = &s->ms[mi];
+  struct v2_ctx c, n;
+  int rc;
+  c.g = ms->g;
+  c.p = ms->p;
+  c.m = ms->id;
+  c.gr = ms->gr;
+  n = c;
+  switch (ev->type) {
+  case V2_EV_GO_START:
+    rc = go_start(s, ev, &c, &n);
+    if (rc > 0) { /* n.g is the started goroutine, n.p unchanged */
+      ms->g = n.g;
+      ms->gr = n.gr;
+    }
+    return rc;
+  case V2_EV_GO_STOP:
+    rc = go_stop_exec(s, ev, &c, &n, V2_EV_GO_STOP);
+    break;
+  case V2_EV_GO_BLOCK:
+    rc = go_stop_exec(s, ev, &c, &n, V2_EV_GO_BLOCK);
+    break;
+  case V2_EV_GO_DESTROY:
+    rc = go_stop_exec(s, ev, &c, &n, V2_EV_GO_DESTROY);
+    break;
+  case V2_EV_GO_UNBLOCK:
+    return go_unblock(s, ev, &c, &n);
+  case V2_EV_GO_SYSCALL_BEGIN:
+    return syscall_begin(s, ev, &c, &n);
+  case V2_EV_GO_SYSCALL_END:
+    return syscall_end(s, ev, &c, &n);
+  case V2_EV_GO_CREATE:
+    return go_create(s, ev, &c, V2_EV_GO_CREATE);
+  case V2_EV_GC_ASSIST_BEGIN:
+    return v2_assist_range(s, ev, &c, V2_EV_GC_ASSIST_BEGIN);
+  case V2_EV_GC_ASSIST_END:
+    return v2_assist_range(s, ev, &c, V2_EV_GC_ASSIST_END);
+  default:
+    return v2_order_advance(s, ev, ms->id, mi);
+  }
+  if (rc > 0) { /* the goroutine left the thread, n.p unchanged */
+    ms->g = V2_NONE;
+    ms->gr = NULL;
+  }
+  return rc;
 }

@@ -192,6 +192,10 @@ int v2_go_range(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c) {
     g->assist_open = 1;
     return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, 0, 0, NULL);
   }
+  if (ev->type == V2_EV_GC_ASSIST_BEGIN)
+    return v2_assist_range(s, ev, c, V2_EV_GC_ASSIST_BEGIN);
+  if (ev->type == V2_EV_GC_ASSIST_END)
+    return v2_assist_range(s, ev, c, V2_EV_GC_ASSIST_END);
   rc = v2_user_ctx(s, ev, c);
   if (rc < 0)
     return rc;
@@ -216,17 +220,6 @@ int v2_go_range(struct v2_state *s, struct v2_event *ev, struct v2_ctx *c) {
     memset(&x, 0, sizeof(x));
     x.stw_gc = g->stw_gc;
     return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, 0, 0, &x);
-  case V2_EV_GC_ASSIST_BEGIN:
-    if (g->assist_open)
-      return v2_fail(s->err, ev->off, "GCMarkAssistBegin while goroutine %llu is assisting",
-                     (unsigned long long)g->id);
-    g->assist_open = 1;
-    break;
-  default:
-    if (!g->assist_open)
-      return v2_fail(s->err, ev->off, "GCMarkAssistEnd without begin on goroutine %llu",
-                     (unsigned long long)g->id);
-    g->assist_open = 0;
   }
   return v2_emit(s, ev, ev->type, c, ev->args, g, NULL, 0, 0, NULL);
 }
