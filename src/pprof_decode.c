@@ -200,18 +200,23 @@ static bool packed_count(const struct rd *sub, size_t *n) {
 }
 
 /* Reads a message whose fields 1..n are varints (but for field `skip`, a
- * message read by the caller) into v, unknown fields skipped; bools
- * (fields bool_from..n) read the way protobuf-c reads them. False on a
- * wire error, a known field of another wire type included. */
+ * message read by the caller, whose first occurrence goes to *skip_at when
+ * skip_at is given) into v, unknown fields skipped; bools (fields
+ * bool_from..n) read the way protobuf-c reads them. False on a wire error,
+ * a known field of another wire type included. */
 static inline __attribute__((always_inline)) bool rd_varints(struct rd m, uint64_t *v, uint32_t n,
-                                                             uint32_t bool_from, uint32_t skip) {
+                                                             uint32_t bool_from, uint32_t skip,
+                                                             const uint8_t **skip_at) {
   while (m.p < m.end) {
+    const uint8_t *at = m.p;
     struct rd sub;
     uint32_t f;
     int wt;
     bool ok;
     if (!rd_field(&m, &f, &wt, &sub))
       return false;
+    if (f == skip && skip_at && !*skip_at)
+      *skip_at = at;
     if (f >= 1 && f <= n && f != skip && wt != WT_VARINT)
       return false;
     if (wt != WT_VARINT)
@@ -377,7 +382,7 @@ static bool count_all(struct rd m, struct counts *n) {
     switch (f) {
     case 1:
     case 11:
-      ok = wt == WT_LEN && rd_varints(sub, v, 2, 3, 0);
+      ok = wt == WT_LEN && rd_varints(sub, v, 2, 3, 0, NULL);
       n->sample_types += f == 1;
       break;
     case 2:
@@ -487,33 +492,14 @@ static int build_strings(struct ctx *c, const struct counts *n) {
 
 /* The scalar fields of Profile and its value types, as found. */
 struct header {
-  int64_t (*sample_types)[2];
+  uint64_t (*sample_types)[2];
   size_t n_sample_types;
-  int64_t period_type[2];
+  uint64_t period_type[2];
   bool has_period_type;
   int64_t *comments;
   size_t n_comments;
   int64_t drop_frames, keep_frames, time_nanos, duration_nanos, period, default_sample_type;
 };
-
-/* A ValueType merged into *vt (a field given twice merges). */
-static int merge_value_type(struct ctx *c, struct rd m, int64_t vt[2]) {
-  while (m.p < m.end) {
-    struct rd sub;
-    uint32_t f;
-    int wt;
-    uint64_t v;
-    if (!rd_field(&m, &f, &wt, &sub))
-      return wire_error(c);
-    if (wt != WT_VARINT)
-      continue;
-    if (!rd_varint(&m, &v))
-      return wire_error(c);
-    if (f == 1 || f == 2)
-      vt[f - 1] = (int64_t)v;
-  }
-  return 0;
-}
 
 static int read_header(struct ctx *c, struct header *h) {
   struct rd m = c->msg;
@@ -530,14 +516,12 @@ static int read_header(struct ctx *c, struct header *h) {
     if (wt == WT_VARINT && !rd_varint(&m, &v))
       return wire_error(c);
     switch (f) {
-    case 1:
-      if (merge_value_type(c, sub, h->sample_types[h->n_sample_types++]) < 0)
-        return -EBADMSG;
+    case 1: /* a ValueType; given twice, the second merges into the first */
+      ok = rd_varints(sub, h->sample_types[h->n_sample_types++], 2, 3, 0, NULL);
       break;
     case 11:
       h->has_period_type = true;
-      if (merge_value_type(c, sub, h->period_type) < 0)
-        return -EBADMSG;
+      ok = rd_varints(sub, h->period_type, 2, 3, 0, NULL);
       break;
     case 13:
       if (wt == WT_VARINT)
@@ -571,14 +555,14 @@ static int read_header(struct ctx *c, struct header *h) {
   return 0;
 }
 
-static int value_type(struct ctx *c, const int64_t *vt, struct pprof_value_type *ret,
+static int value_type(struct ctx *c, const uint64_t *vt, struct pprof_value_type *ret,
                       const char *what, size_t i) {
   if (!vt) {
     ret->type = ret->unit = c->p->strings[0];
     return 0;
   }
-  if (str(c, vt[0], &ret->type, "%s %zu type", what, i) < 0 ||
-      str(c, vt[1], &ret->unit, "%s %zu unit", what, i) < 0)
+  if (str(c, (int64_t)vt[0], &ret->type, "%s %zu type", what, i) < 0 ||
+      str(c, (int64_t)vt[1], &ret->unit, "%s %zu unit", what, i) < 0)
     return -EBADMSG;
   return 0;
 }
@@ -690,7 +674,7 @@ struct tables {
 static inline __attribute__((always_inline)) int read_varints(struct ctx *c, struct rd m,
                                                              uint64_t *v, uint32_t n,
                                                              uint32_t bool_from, uint32_t skip) {
-  return rd_varints(m, v, n, bool_from, skip) ? 0 : wire_error(c);
+  return rd_varints(m, v, n, bool_from, skip, NULL) ? 0 : wire_error(c);
 }
 
 static int each_mapping(struct ctx *c, struct rd m, size_t i) {
@@ -744,42 +728,12 @@ static int each_location(struct ctx *c, struct rd m, size_t i) {
   struct pprof_location *pl = &c->p->locations[i];
   uint64_t v[5] = {0};
   size_t n_lines = 0;
+  const uint8_t *lines_from = NULL;
 
-  struct rd lines_from = {NULL, NULL};
-
-  /* its own fields first, then its lines: a location's id is checked
-   * before what its lines refer to */
-  for (struct rd r = m; r.p < r.end;) {
-    const uint8_t *at = r.p;
-    struct rd sub;
-    uint32_t f;
-    int wt;
-    bool ok = true;
-    if (!rd_field(&r, &f, &wt, &sub))
-      return wire_error(c);
-    if (f == 4) {
-      if (!lines_from.p) {
-        lines_from.p = at;
-        lines_from.end = m.end;
-      }
-      continue;
-    }
-    if (f >= 1 && f <= 5 && wt != WT_VARINT)
-      return wire_error(c);
-    if (wt != WT_VARINT)
-      continue;
-    if (f == 5) {
-      bool b = false;
-      ok = rd_bool(&r, &b);
-      v[4] = b;
-    } else if (f >= 1 && f <= 3) {
-      ok = rd_varint(&r, &v[f - 1]);
-    } else {
-      ok = rd_skip_varint(&r);
-    }
-    if (!ok)
-      return wire_error(c);
-  }
+  /* its own fields first, then its lines (field 4, read from where the
+   * first is): a location's id is checked before what its lines refer to */
+  if (!rd_varints(m, v, 5, 5, 4, &lines_from))
+    return wire_error(c);
   if (v[0] == 0)
     return bad(c, "location %zu has the reserved id 0", i);
   if (idindex_add(&t->locations, v[0], (uint32_t)i) < 0)
@@ -796,7 +750,7 @@ static int each_location(struct ctx *c, struct rd m, size_t i) {
                  pl->id, v[1]);
   }
   pl->lines = t->lines;
-  m = lines_from;
+  m.p = lines_from ? lines_from : m.end;
   while (m.p < m.end) {
     struct pprof_line *line = &t->lines[n_lines];
     uint64_t lv[3] = {0};
