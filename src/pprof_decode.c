@@ -812,7 +812,12 @@ static int each_sample_values(struct ctx *c, struct rd m, size_t i) {
   return 0;
 }
 
-/* A sample's locations, then its labels. */
+static int no_location(struct ctx *c, size_t sample, uint64_t id) {
+  return bad(c, "sample %zu refers to location id %" PRIu64 ", which does not exist", sample, id);
+}
+
+/* A sample's locations (packed, as Go writes them, in a loop of their own:
+ * every frame of every sample goes through it), then its labels. */
 static int each_sample_refs(struct ctx *c, struct rd m, size_t i) {
   struct tables *t = c->tables;
   struct pprof_profile *p = c->p;
@@ -852,16 +857,14 @@ static int each_sample_refs(struct ctx *c, struct rd m, size_t i) {
         }
         loc = v <= dense_n ? dense[v] - 1 : idindex_find(&t->locations, v);
         if (loc == PPROF_NONE)
-          return bad(c, "sample %zu refers to location id %" PRIu64 ", which does not exist", i,
-                     v);
+          return no_location(c, i, v);
         locs[n_locs++] = loc;
       }
     } else if (f == 1) {
       FOR_EACH_VARINT(&r, wt, &sub, v, ok, {
         uint32_t loc = idindex_find(&t->locations, v);
         if (loc == PPROF_NONE)
-          return bad(c, "sample %zu refers to location id %" PRIu64 ", which does not exist", i,
-                     v);
+          return no_location(c, i, v);
         locs[n_locs++] = loc;
       });
     } else if (f == 3 && !first_label.p) {
