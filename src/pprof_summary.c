@@ -412,7 +412,7 @@ const char *pprof_inline_label(enum pprof_inline inl) {
 /* The rows of type j (of the walk's k), dropped, sorted and cut like
  * pprof's; kept[n] tells which nodes its graph keeps. */
 static struct pprof_top *top_rows(struct walk *wk, size_t j, const int64_t *flat,
-                                  const int64_t *cum, const struct pprof_top_opts *o, bool *kept,
+                                  const int64_t *cum, const struct pprof_top_opts *o,
                                   int64_t *edge_cutoff) {
   const struct pprof_nodes *nodes = wk->nodes;
   struct pprof_top *t = xcalloc(1, sizeof(*t));
@@ -446,47 +446,44 @@ static struct pprof_top *top_rows(struct walk *wk, size_t j, const int64_t *flat
   if (o->node_count > 0 && n > o->node_count)
     n = o->node_count;
   t->n_rows = n;
-  /* pprof rebuilds its graph from the kept nodes only when it dropped
-   * some; otherwise every node, even one whose values cancel out to zero,
-   * still contributes the edges that decide the "(inline)" marks. */
-  if (t->dropped_nodes > 0 || n < t->orig_count) {
-    memset(kept, 0, nodes->n_nodes);
-    for (size_t i = 0; i < n; i++)
-      kept[t->rows[i].node] = true;
-  } else {
-    memset(kept, 1, nodes->n_nodes);
-  }
   return t;
 }
 
-/* Computes the tops of the k sample types `types` into tops[0..k). */
-static void tops_compute(const struct pprof_profile *p, const struct pprof_nodes *nodes,
-                         const int *types, size_t k, const struct pprof_top_opts *o,
-                         struct pprof_top **tops) {
-  size_t nn = nodes->n_nodes;
-  int64_t *flat = xcalloc(nn * k + 1, sizeof(*flat));
-  int64_t *cum = xcalloc(nn * k + 1, sizeof(*cum));
-  int64_t *w = xcalloc(k, sizeof(*w)), *edge_cutoff = xcalloc(k, sizeof(*edge_cutoff));
+/* The nodes of t's graph. pprof rebuilds its graph from the kept nodes
+ * only when it dropped some; otherwise every node, even one whose values
+ * cancel out to zero, still contributes the edges that decide the
+ * "(inline)" marks. */
+static void kept_nodes(const struct pprof_top *t, size_t n_nodes, bool *kept) {
+  if (t->dropped_nodes > 0 || t->n_rows < t->orig_count) {
+    memset(kept, 0, n_nodes);
+    for (size_t i = 0; i < t->n_rows; i++)
+      kept[t->rows[i].node] = true;
+  } else {
+    memset(kept, 1, n_nodes);
+  }
+}
+
+/* The "(inline)" marks of tops[0..k): one edge walk per distinct set of
+ * kept nodes. */
+static void tops_marks(struct walk *wk, const int64_t *edge_cutoff, struct pprof_top **tops) {
+  size_t nn = wk->nodes->n_nodes, k = wk->k;
   bool *kept = xcalloc(nn * k + 1, sizeof(*kept));
   bool *done = xcalloc(k, sizeof(*done));
   int *group = xcalloc(k, sizeof(*group));
   struct pprof_top **gtops = xcalloc(k, sizeof(*gtops));
   int64_t *gcut = xcalloc(k, sizeof(*gcut));
-  struct walk wk = {p, nodes, k, types, w};
 
-  accumulate(&wk, flat, cum);
   for (size_t j = 0; j < k; j++)
-    tops[j] = top_rows(&wk, j, flat, cum, o, &kept[j * nn], &edge_cutoff[j]);
-  /* one edge walk per distinct set of kept nodes */
-  for (size_t j = 0; j < k && o->inline_marks; j++) {
-    struct walk gw = {p, nodes, 0, group, w};
+    kept_nodes(tops[j], nn, &kept[j * nn]);
+  for (size_t j = 0; j < k; j++) {
+    struct walk gw = {wk->p, wk->nodes, 0, group, wk->w};
     if (done[j])
       continue;
     for (size_t l = j; l < k; l++) {
       if (done[l] || memcmp(&kept[j * nn], &kept[l * nn], nn) != 0)
         continue;
       done[l] = true;
-      group[gw.k] = types[l];
+      group[gw.k] = wk->types[l];
       gtops[gw.k] = tops[l];
       gcut[gw.k] = edge_cutoff[l];
       gw.k++;
@@ -498,6 +495,23 @@ static void tops_compute(const struct pprof_profile *p, const struct pprof_nodes
   free(group);
   free(done);
   free(kept);
+}
+
+/* Computes the tops of the k sample types `types` into tops[0..k). */
+static void tops_compute(const struct pprof_profile *p, const struct pprof_nodes *nodes,
+                         const int *types, size_t k, const struct pprof_top_opts *o,
+                         struct pprof_top **tops) {
+  size_t nn = nodes->n_nodes;
+  int64_t *flat = xcalloc(nn * k + 1, sizeof(*flat));
+  int64_t *cum = xcalloc(nn * k + 1, sizeof(*cum));
+  int64_t *w = xcalloc(k, sizeof(*w)), *edge_cutoff = xcalloc(k, sizeof(*edge_cutoff));
+  struct walk wk = {p, nodes, k, types, w};
+
+  accumulate(&wk, flat, cum);
+  for (size_t j = 0; j < k; j++)
+    tops[j] = top_rows(&wk, j, flat, cum, o, &edge_cutoff[j]);
+  if (o->inline_marks)
+    tops_marks(&wk, edge_cutoff, tops);
   free(edge_cutoff);
   free(w);
   free(cum);
