@@ -40,7 +40,7 @@
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
 struct decoded {
-  char *string_arena;
+  char *string_next; /* where build_strings() copies the next string */
   void *blocks[16];
   size_t n_blocks;
   uint8_t *inflated; /* when the input was gzip'd */
@@ -161,8 +161,9 @@ static inline bool rd_skip_varint(struct rd *r) {
   return rd_varint(r, &v);
 }
 
-/* A repeated varint field, packed (WT_LEN) or one value (WT_VARINT):
- * calls back per value. `pending` is the WT_LEN payload. */
+/* A repeated varint field, packed (WT_LEN, payload in sub) or one value
+ * (WT_VARINT, read from r): runs body with each value in v; ok turns false
+ * on a wire error. */
 #define FOR_EACH_VARINT(r, wt, sub, v, ok, body)                                                    \
   do {                                                                                              \
     if ((wt) == WT_VARINT) {                                                                        \
@@ -459,13 +460,13 @@ static int for_each(struct ctx *c, uint32_t number,
 
 static int each_string(struct ctx *c, struct rd m, size_t i) {
   size_t len = (size_t)(m.end - m.p);
-  char *s = c->d->string_arena;
+  char *s = c->d->string_next;
 
   if (len)
     memcpy(s, m.p, len);
   s[len] = '\0';
   c->p->strings[i] = s;
-  c->d->string_arena += len + 1;
+  c->d->string_next += len + 1;
   return 0;
 }
 
@@ -479,9 +480,9 @@ static int build_strings(struct ctx *c, const struct counts *n) {
   arena = block(c, n->string_bytes, 1);
   if (!c->p->strings || !arena)
     return -ENOMEM;
-  c->d->string_arena = arena;
+  c->d->string_next = arena;
   r = for_each(c, 6, each_string);
-  c->d->string_arena = NULL; /* a block: freed with the others */
+  c->d->string_next = NULL; /* the arena is a block, freed with the others */
   if (r < 0)
     return r;
   c->p->n_strings = n->strings;
